@@ -1,0 +1,53 @@
+# Staj Asistanı — every target sets itself up from nothing (Python 3.10 venv, locked deps, model).
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+PIP_VERSION := 24.0
+
+.DEFAULT_GOAL := help
+.PHONY: help install train run shell test eval lint lock clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(PY):
+	@py310=$$(scripts/find-python310.sh) && echo "Creating $(VENV) with $$py310" && "$$py310" -m venv $(VENV)
+
+$(INSTALLED): $(PY) requirements.lock pyproject.toml
+	$(PY) -m pip install --quiet --disable-pip-version-check pip==$(PIP_VERSION)
+	$(PY) -m pip install --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+install: $(INSTALLED)  ## create .venv and install the locked dependencies
+
+train: $(INSTALLED)  ## train the model unless one matches the current data and config
+	$(PY) -m bot train
+
+run: train  ## start the action server and Rasa (REST + HTTP API on 127.0.0.1); Ctrl-C stops both
+	$(PY) -m bot run
+
+shell: train  ## chat with the assistant in the terminal
+	$(PY) -m bot shell
+
+test: train  ## run the whole test suite
+	$(PY) -m pytest
+
+eval: train  ## measure NLU on tests/data/nlu_test.yml against Rasa's default pipeline
+	$(PY) -m bot eval
+
+lint: $(INSTALLED)  ## ruff
+	$(PY) -m ruff check .
+
+lock:  ## re-resolve pyproject.toml's dependencies in a scratch venv and rewrite requirements.lock
+	@py310=$$(scripts/find-python310.sh) && rm -rf var/lock-venv && "$$py310" -m venv var/lock-venv
+	var/lock-venv/bin/pip install --quiet pip==$(PIP_VERSION)
+	var/lock-venv/bin/pip install --quiet ".[dev]"
+	@{ echo "# Locked dependencies for Python 3.10 (rasa 3.6.21 + python-telegram-bot 22.8 + test tools)."; \
+	   echo "# Regenerate: make lock   (resolves pyproject.toml's dependencies in a fresh venv and freezes them)"; \
+	   var/lock-venv/bin/pip freeze --all --exclude-editable | grep -v -E '^(pip|staj-asistani)=='; } > requirements.lock
+	rm -rf var/lock-venv
+
+clean:  ## remove trained models and caches (keeps .venv)
+	rm -rf models .rasa var/eval

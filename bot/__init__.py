@@ -1,0 +1,1 @@
+"""Staj Asistanı: a Turkish chat assistant for the National Internship Program (USP)."""

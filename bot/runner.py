@@ -1,0 +1,115 @@
+"""Starts the assistant's processes, prints how to reach them, and stops them all on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import PROJECT_ROOT, Settings
+
+
+def _wait_until_up(url: str, process: subprocess.Popen, timeout: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.5)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
+
+
+def start_action_server(settings: Settings) -> subprocess.Popen:
+    """Starts `rasa run actions` on the configured port and waits until it answers."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+         "--port", str(settings.action_port)],
+        cwd=PROJECT_ROOT,
+        start_new_session=True,
+    )
+    _wait_until_up(f"http://{settings.host}:{settings.action_port}/health", process)
+    return process
+
+
+def rasa_environment(settings: Settings) -> dict[str, str]:
+    """The environment for Rasa: endpoints.yml reads the action server's URL from it."""
+    return {**os.environ, "ACTION_SERVER_URL": settings.action_server_url}
+
+
+def rasa_command(subcommand: str, model: Path, settings: Settings) -> list[str]:
+    """`rasa run` or `rasa shell` with our model, endpoints and credentials."""
+    command = [
+        sys.executable, "-m", "rasa", subcommand,
+        "--model", str(model), "--endpoints", "endpoints.yml",
+        "--port", str(settings.rasa_port),
+    ]
+    if subcommand == "run":
+        command += ["--enable-api", "--interface", settings.host]
+        command += ["--credentials", "credentials.yml"]
+    return command
+
+
+def stop(processes: Sequence[subprocess.Popen]) -> None:
+    """Stops the processes (their whole process groups), newest first."""
+    for process in reversed(processes):
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in reversed(processes):
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def run(model: Path, settings: Settings) -> int:
+    """`make run`: the action server and the Rasa server, until Ctrl-C."""
+    processes: list[subprocess.Popen] = []
+    try:
+        processes.append(start_action_server(settings))
+        rasa = subprocess.Popen(
+            rasa_command("run", model, settings),
+            cwd=PROJECT_ROOT,
+            env=rasa_environment(settings),
+            start_new_session=True,
+        )
+        processes.append(rasa)
+        _wait_until_up(f"http://{settings.host}:{settings.rasa_port}/", rasa)
+        base = f"http://{settings.host}:{settings.rasa_port}"
+        print(
+            "\nStaj Asistanı is running. Talk to it:\n"
+            f"  curl -s {base}/webhooks/rest/webhook -H 'Content-Type: application/json' \\\n"
+            "       -d '{\"sender\": \"deneme\", \"message\": \"staj ücreti ödenecek mi?\"}'\n"
+            "  or, in another terminal: make shell (stop this one first: both use the same ports)\n"
+            f"HTTP API: {base}/status (bound to {settings.host} only)\n"
+            "Ctrl-C stops everything.\n",
+            flush=True,
+        )
+        while all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop(processes)
+
+
+def shell(model: Path, settings: Settings) -> int:
+    """`make shell`: the action server plus `rasa shell` in this terminal."""
+    action_server = start_action_server(settings)
+    try:
+        return subprocess.call(
+            rasa_command("shell", model, settings), cwd=PROJECT_ROOT, env=rasa_environment(settings)
+        )
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop([action_server])
