@@ -1,0 +1,1 @@
+"""Custom actions, one module per feature, served by `rasa run actions`."""
