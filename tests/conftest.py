@@ -1,0 +1,109 @@
+"""Shared fixtures: the trained agent talking to a real action server started for the session."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import itertools
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.config import PROJECT_ROOT, load_settings
+from bot.model import ensure_trained
+from bot.runner import start_action_server, stop
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def load_yaml(relative_path: str) -> Any:
+    """A YAML file of the project."""
+    return yaml.safe_load((PROJECT_ROOT / relative_path).read_text(encoding="utf-8"))
+
+
+@dataclasses.dataclass
+class Turn:
+    """What the assistant did in reply to one message."""
+
+    intent: str | None
+    texts: list[str]
+    buttons: list[dict[str, str]]
+    utter_actions: list[str]
+
+    @property
+    def text(self) -> str:
+        """All reply texts joined."""
+        return "\n".join(self.texts)
+
+
+class Conversation:
+    """One user talking to the trained assistant; each `say` returns the assistant's turn."""
+
+    _ids = itertools.count()
+
+    def __init__(self, agent: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self.agent = agent
+        self.loop = loop
+        self.sender_id = f"test-{next(self._ids)}"
+
+    def say(self, message: str) -> Turn:
+        """Sends a message (text or a button payload) and collects the reply."""
+        from rasa.shared.core.events import BotUttered, UserUttered
+
+        self.loop.run_until_complete(self.agent.handle_text(message, sender_id=self.sender_id))
+        tracker = self.loop.run_until_complete(
+            self.agent.tracker_store.retrieve(self.sender_id)
+        )
+        events = list(tracker.events)
+        last_user = max(i for i, event in enumerate(events) if isinstance(event, UserUttered))
+        bot = [event for event in events[last_user:] if isinstance(event, BotUttered)]
+        return Turn(
+            intent=events[last_user].intent_name,
+            texts=[event.text or "" for event in bot],
+            buttons=[b for event in bot for b in (event.data.get("buttons") or [])],
+            utter_actions=[(event.metadata or {}).get("utter_action", "") for event in bot],
+        )
+
+
+@pytest.fixture(scope="session")
+def agent_and_loop() -> Iterator[tuple[Any, asyncio.AbstractEventLoop]]:
+    """The current model, loaded once, with its own action server."""
+    from rasa.core.agent import Agent
+    from rasa.utils.endpoints import EndpointConfig
+
+    model = ensure_trained()
+    settings = dataclasses.replace(load_settings(), action_port=free_port())
+    action_server = start_action_server(settings)
+    loop = asyncio.new_event_loop()
+    try:
+        agent = Agent.load(model, action_endpoint=EndpointConfig(settings.action_server_url))
+        yield agent, loop
+    finally:
+        loop.close()
+        stop([action_server])
+
+
+@pytest.fixture()
+def conversation(agent_and_loop: tuple[Any, asyncio.AbstractEventLoop]) -> Conversation:
+    """A fresh conversation with the assistant."""
+    agent, loop = agent_and_loop
+    return Conversation(agent, loop)
+
+
+@pytest.fixture(scope="session")
+def faq_responses() -> dict[str, dict[str, Any]]:
+    """`utter_faq/<key>` responses of the domain, by key, in file order."""
+    responses = load_yaml("domain/faq.yml")["responses"]
+    return {
+        name.removeprefix("utter_faq/"): variants[0]
+        for name, variants in responses.items()
+        if name.startswith("utter_faq/")
+    }

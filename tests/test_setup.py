@@ -1,0 +1,108 @@
+"""Self-setup: finding Python 3.10, retraining only when inputs change, and `make run`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from bot.config import PROJECT_ROOT
+from bot.model import current_model_path, fingerprint
+from tests.conftest import free_port
+
+FIND_PYTHON = PROJECT_ROOT / "scripts" / "find-python310.sh"
+
+
+def fake_pyenv(tmp_path: Path, versions: dict[str, str]) -> dict[str, str]:
+    """An environment whose only Python is a fake pyenv root with the given versions."""
+    root = tmp_path / "pyenv"
+    for version, target in versions.items():
+        bin_dir = root / "versions" / version / "bin"
+        bin_dir.mkdir(parents=True)
+        (bin_dir / "python").symlink_to(target)
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    pyenv = tools / "pyenv"
+    pyenv.write_text(f"#!/bin/sh\necho {root}\n")
+    pyenv.chmod(0o755)
+    return {"PATH": f"{tools}:/usr/bin:/bin", "HOME": str(tmp_path)}
+
+
+def test_newest_python_310_under_pyenv_is_found(tmp_path: Path) -> None:
+    python310 = os.path.realpath(sys.executable)
+    env = fake_pyenv(tmp_path, {"3.10.2": python310, "3.10.13": python310, "3.11.7": "/bin/false"})
+    result = subprocess.run([str(FIND_PYTHON)], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("versions/3.10.13/bin/python")
+
+
+def test_without_python_310_it_stops_with_a_clear_message(tmp_path: Path) -> None:
+    env = fake_pyenv(tmp_path, {"3.11.7": "/bin/false"})
+    result = subprocess.run([str(FIND_PYTHON)], env=env, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "Rasa 3.6 needs Python 3.8–3.10" in result.stderr
+
+
+def test_model_fingerprint_follows_training_inputs_only(tmp_path: Path) -> None:
+    for name in ("config.yml", "domain", "data", "bot/nlu"):
+        source = PROJECT_ROOT / name
+        target = tmp_path / name
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, target)
+    assert fingerprint(tmp_path) == fingerprint(PROJECT_ROOT)
+    (tmp_path / "README.md").write_text("not a training input")
+    assert fingerprint(tmp_path) == fingerprint(PROJECT_ROOT)
+    with (tmp_path / "data" / "nlu" / "chitchat.yml").open("a") as nlu:
+        nlu.write("\n")
+    assert fingerprint(tmp_path) != fingerprint(PROJECT_ROOT)
+    assert current_model_path(tmp_path).name != current_model_path(PROJECT_ROOT).name
+
+
+def _port_open(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_run_serves_rest_on_loopback_and_ctrl_c_stops_everything() -> None:
+    rasa_port, action_port = free_port(), free_port()
+    env = {**os.environ, "RASA_PORT": str(rasa_port), "ACTION_PORT": str(action_port)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"], cwd=PROJECT_ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )
+    try:
+        started = time.monotonic()
+        output = []
+        while time.monotonic() - started < 300:
+            line = process.stdout.readline()
+            output.append(line)
+            if "Ctrl-C stops everything" in line or process.poll() is not None:
+                break
+        assert "webhooks/rest/webhook" in "".join(output), "".join(output)[-3000:]
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook",
+            data=json.dumps({"sender": "setup-test", "message": "staj süresi kaç gün"}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            replies = json.load(response)
+        assert "20 iş günü" in replies[0]["text"]
+        with urllib.request.urlopen(f"http://127.0.0.1:{rasa_port}/status", timeout=10) as status:
+            assert status.status == 200  # HTTP API enabled ...
+        listening = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True).stdout
+        assert f"0.0.0.0:{rasa_port}" not in listening  # ... and bound to loopback only
+    finally:
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        process.wait(timeout=60)
+    assert not _port_open(rasa_port)
+    assert not _port_open(action_port)
