@@ -9,7 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.config import load_settings
-from bot.faq import SUGGESTION_COUNT, FaqMove, decide, ranking_from_parse
+from bot.faq import FaqMove, decide, ranking_from_parse, suggestions
 
 NONE_OF_THESE = {"title": "Hiçbiri", "payload": "/none_of_these"}
 
@@ -40,9 +40,11 @@ def utter_faq_answer(dispatcher: CollectingDispatcher, key: str) -> None:
     )
 
 
-def suggest(dispatcher: CollectingDispatcher, domain: dict[str, Any], keys: list[str]) -> None:
+def suggest(
+    dispatcher: CollectingDispatcher, domain: dict[str, Any], keys: tuple[str, ...]
+) -> None:
     """Offers candidate topics as buttons, plus "Hiçbiri" leading to the contact route."""
-    known = [key for key in keys if faq_title(domain, key)][:SUGGESTION_COUNT]
+    known = [key for key in keys if faq_title(domain, key)]
     if not known:
         dispatcher.utter_message(response="utter_faq_not_understood")
         return
@@ -76,7 +78,7 @@ class ActionAnswerFaq(Action):
             buttons = [choose_faq_button(domain, key) for key in decision.keys]
             dispatcher.utter_message(response="utter_faq_which_one", buttons=buttons)
         else:
-            suggest(dispatcher, domain, list(decision.keys))
+            suggest(dispatcher, domain, decision.keys)
         return []
 
 
@@ -90,7 +92,6 @@ class ActionSuggestFaq(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        """Offers the best FAQ candidates and "Hiçbiri"."""
-        ranking = ranking_from_parse(tracker.latest_message)
-        suggest(dispatcher, domain, [key for key, _ in ranking])
+        """Offers the plausible FAQ candidates and "Hiçbiri"."""
+        suggest(dispatcher, domain, suggestions(ranking_from_parse(tracker.latest_message)))
         return []

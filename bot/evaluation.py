@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.config import PROJECT_ROOT
-from bot.faq import FaqMove, decide, ranking_from_parse
+from bot.faq import FaqMove, decide, ranking_from_parse, suggestions
 from bot.model import _input_files, ensure_trained, train, training_record
 
 TEST_SET = PROJECT_ROOT / "tests" / "data" / "nlu_test.yml"
@@ -103,7 +103,7 @@ def outcome(parse: dict) -> tuple[str, bool, tuple[str, ...]]:
     intent = (parse.get("intent") or {}).get("name") or ""
     ranking = ranking_from_parse(parse)
     if intent == FALLBACK:
-        return FALLBACK, False, tuple(key for key, _ in ranking[:3])
+        return FALLBACK, False, suggestions(ranking)
     if intent != "faq":
         return intent, False, ()
     decision = decide(ranking)

@@ -13,9 +13,13 @@ from dataclasses import dataclass
 # spread thin); otherwise the assistant offers candidates instead of guessing.
 ANSWER_CONFIDENCE = 0.5
 ANSWER_MARGIN = 0.2
-# Two sibling topics whose confidences differ by less than this are asked about, not guessed.
-SIBLING_MARGIN = 0.2
+# Two sibling topics whose confidences differ by less than this are asked about, not guessed:
+# their answers often contradict each other ("insured" vs "no insurance needed").
+SIBLING_MARGIN = 0.3
 SUGGESTION_COUNT = 3
+# Candidates below this confidence (about three times chance among 33 topics) are not offered:
+# for "tamam" or "hmm" three random topics would only confuse.
+SUGGESTION_FLOOR = 0.1
 
 # Questions that differ mainly by program type, by accepted/rejected or by quit/withdraw.
 SIBLINGS = frozenset(
@@ -59,7 +63,13 @@ def decide(ranking: Ranking) -> FaqDecision:
         return FaqDecision(FaqMove.ASK_SIBLING, (first, second))
     if first_score >= ANSWER_CONFIDENCE or lead >= ANSWER_MARGIN:
         return FaqDecision(FaqMove.ANSWER, (first,))
-    return FaqDecision(FaqMove.SUGGEST, tuple(key for key, _ in ranking[:SUGGESTION_COUNT]))
+    return FaqDecision(FaqMove.SUGGEST, suggestions(ranking))
+
+
+def suggestions(ranking: Ranking) -> tuple[str, ...]:
+    """The candidates worth offering as buttons, best first (possibly none)."""
+    plausible = [key for key, score in ranking if score >= SUGGESTION_FLOOR]
+    return tuple(plausible[:SUGGESTION_COUNT])
 
 
 def ranking_from_parse(parse_data: dict) -> Ranking:

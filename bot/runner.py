@@ -29,11 +29,12 @@ def _wait_until_up(url: str, process: subprocess.Popen, timeout: float = 180.0) 
 
 
 def start_action_server(settings: Settings) -> subprocess.Popen:
-    """Starts `rasa run actions` on the configured port and waits until it answers."""
+    """Starts the action server on the configured host and port; waits until it answers."""
     process = subprocess.Popen(
         [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
          "--port", str(settings.action_port)],
         cwd=PROJECT_ROOT,
+        env={**os.environ, "SANIC_HOST": settings.host},  # rasa_sdk binds 0.0.0.0 otherwise
         start_new_session=True,
     )
     _wait_until_up(f"http://{settings.host}:{settings.action_port}/health", process)
@@ -70,8 +71,13 @@ def stop(processes: Sequence[subprocess.Popen]) -> None:
             os.killpg(process.pid, signal.SIGKILL)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run(model: Path, settings: Settings) -> int:
-    """`make run`: the action server and the Rasa server, until Ctrl-C."""
+    """`make run`: the action server and the Rasa server, until Ctrl-C (or SIGTERM)."""
+    signal.signal(signal.SIGTERM, _interrupt)
     processes: list[subprocess.Popen] = []
     try:
         processes.append(start_action_server(settings))

@@ -50,3 +50,9 @@ def test_questions_outside_the_program_are_declined(conversation: Conversation) 
 def test_goodbye_and_thanks(conversation: Conversation) -> None:
     assert conversation.say("çok teşekkür ederim").utter_actions == ["utter_thank"]
     assert conversation.say("hoşça kal").utter_actions == ["utter_goodbye"]
+
+
+def test_an_acknowledgement_is_not_mistaken_for_a_question(conversation: Conversation) -> None:
+    for message in ("tamam", "anladım", "ok"):
+        turn = conversation.say(message)
+        assert turn.utter_actions == ["utter_acknowledge"], message

@@ -37,6 +37,7 @@ def test_input_problems_are_classified(text: str, problem: InputProblem | None) 
         ("\x00\x01\x02", "utter_input_empty"),
         ("staj " * 1000, "utter_input_too_long"),
     ],
+    ids=["empty", "spaces", "control-characters", "emoji", "5000-characters"],
 )
 def test_unanswerable_messages_are_explained(
     message: str, response: str, conversation: Conversation

@@ -12,6 +12,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from bot.config import PROJECT_ROOT
 from bot.model import current_model_path, fingerprint
 from tests.conftest import free_port
@@ -73,7 +75,8 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_run_serves_rest_on_loopback_and_ctrl_c_stops_everything() -> None:
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "term"])
+def test_run_serves_rest_on_loopback_and_a_stop_signal_stops_everything(stop_signal) -> None:
     rasa_port, action_port = free_port(), free_port()
     env = {**os.environ, "RASA_PORT": str(rasa_port), "ACTION_PORT": str(action_port)}
     process = subprocess.Popen(
@@ -100,9 +103,14 @@ def test_run_serves_rest_on_loopback_and_ctrl_c_stops_everything() -> None:
         with urllib.request.urlopen(f"http://127.0.0.1:{rasa_port}/status", timeout=10) as status:
             assert status.status == 200  # HTTP API enabled ...
         listening = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True).stdout
-        assert f"0.0.0.0:{rasa_port}" not in listening  # ... and bound to loopback only
+        for port in (rasa_port, action_port):  # ... and both servers bound to loopback only
+            assert f"127.0.0.1:{port} " in listening
+            assert f"0.0.0.0:{port} " not in listening and f"*:{port} " not in listening
     finally:
-        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        if stop_signal == signal.SIGINT:
+            os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in a terminal signals the group
+        else:
+            process.send_signal(signal.SIGTERM)  # a service manager signals the runner only
         process.wait(timeout=60)
     assert not _port_open(rasa_port)
     assert not _port_open(action_port)

@@ -1,0 +1,1 @@
+"""Tests of Staj Asistanı; run with `make test`."""
