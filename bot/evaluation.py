@@ -22,7 +22,7 @@ from pathlib import Path
 
 from bot.config import PROJECT_ROOT
 from bot.faq import FaqMove, decide, ranking_from_parse, suggestions
-from bot.model import _input_files, ensure_trained, train, training_record
+from bot.model import ensure_trained, train, training_input_files, training_record
 
 TEST_SET = PROJECT_ROOT / "tests" / "data" / "nlu_test.yml"
 EVAL_DIR = PROJECT_ROOT / "var" / "eval"
@@ -69,6 +69,12 @@ class Report:
     @property
     def oos_strict(self) -> float:
         return self._share(self.oos_rows, lambda row: row[1] == OUT_OF_SCOPE)
+
+    @property
+    def wrong_answers(self) -> int:
+        """Messages answered with something else than what they asked (not a clarification)."""
+        not_answers = (OUT_OF_SCOPE, FALLBACK, FaqMove.SUGGEST.value, FaqMove.ASK_SIBLING.value)
+        return sum(1 for label, got, _ in self.outcomes if got != label and got not in not_answers)
 
     @property
     def chitchat_accuracy(self) -> float:
@@ -135,7 +141,7 @@ def default_pipeline_model() -> Path:
 
     init_config = Path(rasa.cli.__file__).parent / "initial_project" / "config.yml"
     digest = hashlib.sha256(init_config.read_bytes())
-    for path in _input_files(PROJECT_ROOT):
+    for path in training_input_files(PROJECT_ROOT):
         if path.parts[-3:-1] == ("data", "nlu") or "domain" in path.parts:
             digest.update(path.read_bytes())
     model = EVAL_DIR / f"default-pipeline-{digest.hexdigest()[:16]}.tar.gz"
@@ -176,6 +182,8 @@ def markdown(ours: Report, default: Report | None, cases: int) -> str:
          [_pct(r.oos_detected) for r in reports]),
         ("out-of-scope as `out_of_scope` exactly", "", [_pct(r.oos_strict) for r in reports]),
         ("chit-chat intents", "", [_pct(r.chitchat_accuracy) for r in reports]),
+        (f"wrong answers given (of {len(ours.outcomes)} messages)", "",
+         [str(r.wrong_answers) for r in reports]),
         ("parse latency p50 (in-process)", "",
          [f"{statistics.median(r.latencies_ms):.1f} ms" for r in reports]),
         ("parse latency p95 (in-process)", "<= 30 ms",

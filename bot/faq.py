@@ -73,8 +73,13 @@ def suggestions(ranking: Ranking) -> tuple[str, ...]:
 
 
 def ranking_from_parse(parse_data: dict) -> Ranking:
-    """The FAQ candidates in a Rasa parse result, best first."""
-    selector = (parse_data.get("response_selector") or {}).get("faq") or {}
+    """The FAQ candidates in a Rasa parse result, best first.
+
+    A ResponseSelector configured without `retrieval_intent` reports under "default" (as
+    Rasa's own retrieval action reads it).
+    """
+    selectors = parse_data.get("response_selector") or {}
+    selector = selectors.get("faq") or selectors.get("default") or {}
     ranking: Ranking = []
     for candidate in selector.get("ranking") or []:
         _, _, key = (candidate.get("intent_response_key") or "").partition("/")

@@ -16,7 +16,8 @@ MODELS_DIR = PROJECT_ROOT / "models"
 TRAINING_INPUTS = ("config.yml", "domain", "data", "bot/nlu")
 
 
-def _input_files(root: Path) -> list[Path]:
+def training_input_files(root: Path) -> list[Path]:
+    """Every file a model is trained from, in a stable order."""
     files: list[Path] = []
     for name in TRAINING_INPUTS:
         path = root / name
@@ -32,7 +33,7 @@ def _input_files(root: Path) -> list[Path]:
 def fingerprint(root: Path = PROJECT_ROOT) -> str:
     """A short hash of the training inputs' paths and contents."""
     digest = hashlib.sha256()
-    for path in _input_files(root):
+    for path in training_input_files(root):
         digest.update(path.relative_to(root).as_posix().encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())

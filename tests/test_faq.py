@@ -11,7 +11,15 @@ import sys
 import pytest
 
 from bot.config import PROJECT_ROOT, SOURCE_PROGRAM_YEAR
-from bot.faq import ANSWER_CONFIDENCE, ANSWER_MARGIN, SIBLINGS, FaqDecision, FaqMove, decide
+from bot.faq import (
+    ANSWER_CONFIDENCE,
+    ANSWER_MARGIN,
+    SIBLINGS,
+    FaqDecision,
+    FaqMove,
+    decide,
+    ranking_from_parse,
+)
 from bot.nlu.turkish import fold
 from tests.conftest import Conversation, load_yaml
 
@@ -175,6 +183,13 @@ def test_no_candidates_means_suggesting_nothing() -> None:
 def test_implausible_candidates_are_not_offered() -> None:
     ranking = [("program_period", 0.3), ("who_pays", 0.2), ("internship_pay", 0.05)]
     assert decide(ranking) == FaqDecision(FaqMove.SUGGEST, ("program_period", "who_pays"))
+
+
+def test_rankings_are_read_from_a_selector_with_or_without_a_retrieval_intent() -> None:
+    ranking = {"ranking": [{"intent_response_key": "faq/who_pays", "confidence": 0.7}]}
+    assert ranking_from_parse({"response_selector": {"faq": ranking}}) == [("who_pays", 0.7)]
+    assert ranking_from_parse({"response_selector": {"default": ranking}}) == [("who_pays", 0.7)]
+    assert ranking_from_parse({}) == []
 
 
 def test_sibling_pairs_are_the_ones_the_issue_names() -> None:
