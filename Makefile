@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 PIP_VERSION := 24.0
 
 .DEFAULT_GOAL := help
-.PHONY: help install train run shell test eval lint lock clean
+.PHONY: help install train migrate run shell test eval lint lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -24,6 +24,9 @@ install: $(INSTALLED)  ## create .venv and install the locked dependencies
 
 train: $(INSTALLED)  ## train the model unless one matches the current data and config
 	$(PY) -m bot train
+
+migrate: $(INSTALLED)  ## apply database migrations (DATABASE_URL, else var/staj.db)
+	$(PY) -m bot migrate
 
 run: train  ## start the action server and Rasa (REST + HTTP API on 127.0.0.1); Ctrl-C stops both
 	$(PY) -m bot run

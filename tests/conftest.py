@@ -16,6 +16,8 @@ from bot.config import PROJECT_ROOT, load_settings
 from bot.model import ensure_trained
 from bot.runner import start_action_server, stop
 
+pytest_plugins = ["tests.db_fixtures"]
+
 
 def free_port() -> int:
     """A TCP port nobody listens on right now."""

@@ -76,9 +76,13 @@ def _port_open(port: int) -> bool:
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "term"])
-def test_run_serves_rest_on_loopback_and_a_stop_signal_stops_everything(stop_signal) -> None:
+def test_run_serves_rest_on_loopback_and_a_stop_signal_stops_everything(
+    stop_signal: signal.Signals, tmp_path: Path
+) -> None:
     rasa_port, action_port = free_port(), free_port()
-    env = {**os.environ, "RASA_PORT": str(rasa_port), "ACTION_PORT": str(action_port)}
+    database = tmp_path / "run.db"
+    env = {**os.environ, "RASA_PORT": str(rasa_port), "ACTION_PORT": str(action_port),
+           "DATABASE_URL": f"sqlite:///{database}"}
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "run"], cwd=PROJECT_ROOT, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
@@ -114,3 +118,4 @@ def test_run_serves_rest_on_loopback_and_a_stop_signal_stops_everything(stop_sig
         process.wait(timeout=60)
     assert not _port_open(rasa_port)
     assert not _port_open(action_port)
+    assert database.exists()  # migrations ran on start-up
