@@ -5,6 +5,8 @@
     python -m bot shell    chat with the assistant in the terminal
     python -m bot eval     measure NLU on tests/data/nlu_test.yml, write docs/BENCHMARKS.md
     python -m bot migrate  bring the offer database (DATABASE_URL, else var/staj.db) up to date
+    python -m bot seed-demo [--students N]   fill an empty database with demo data
+    python -m bot link-code --student ID     issue a one-time code, as the portal would
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("train", help="train the model if the data or config changed")
     commands.add_parser("migrate", help="apply database migrations")
+    seed_demo = commands.add_parser("seed-demo", help="fill an empty database with demo data")
+    seed_demo.add_argument("--students", type=int, default=3000,
+                           help="bulk students to create (200000 gives about 1M offers)")
+    link_code = commands.add_parser("link-code", help="issue a one-time chat link code")
+    link_code.add_argument("--student", type=int, required=True, help="the student's id")
     commands.add_parser("run", help="start the assistant")
     commands.add_parser("shell", help="chat in the terminal")
     evaluate = commands.add_parser("eval", help="NLU evaluation against the default pipeline")
@@ -35,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         migrate.upgrade()
         return 0
+    if args.command in ("seed-demo", "link-code"):
+        migrate.upgrade()
+        return _database_command(args)
     if args.command == "train":
         model.ensure_trained()
         return 0
@@ -48,8 +58,36 @@ def main(argv: list[str] | None = None) -> int:
     trained = model.ensure_trained()
     migrate.upgrade()
     if args.command == "run":
+        _database_command(argparse.Namespace(command="seed-demo", students=3000))
         return runner.run(trained, load_settings())
     return runner.shell(trained, load_settings())
+
+
+def _database_command(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from bot.db import demo, linking
+    from bot.db.session import Database
+
+    db = Database()
+    now = dt.datetime.now(dt.timezone.utc)
+    if args.command == "link-code":
+        try:
+            code = linking.issue_code(db, args.student, now)
+        except LookupError:
+            print(f"Öğrenci bulunamadı: {args.student}", file=sys.stderr)
+            return 1
+        minutes = int(linking.CODE_LIFETIME.total_seconds() // 60)
+        print(f"Bağlantı kodu: {code}  ({minutes} dakika geçerli, tek kullanımlık)")
+        return 0
+    if demo.seed(db, args.students, now):
+        print(f"Demo data created: {args.students} students.")
+    else:
+        print("The database already has students; refreshed the named demo students only.")
+    for named in demo.NAMED_STUDENTS:
+        print(f"  öğrenci {named.student_id}: {named.first_name} {named.last_name}, "
+              f"{named.situation}")
+    return 0
 
 
 if __name__ == "__main__":
