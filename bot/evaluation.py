@@ -77,7 +77,8 @@ class Report:
         return sum(1 for label, got, _ in self.outcomes if got != label and got not in not_answers)
 
     @property
-    def chitchat_accuracy(self) -> float:
+    def other_accuracy(self) -> float:
+        """Chit-chat and status intents: the predicted intent is the expected one."""
         rows = [r for r in self.outcomes if not r[0].startswith("faq/") and r[0] != OUT_OF_SCOPE]
         return self._share(rows, lambda row: row[1] == row[0])
 
@@ -181,7 +182,7 @@ def markdown(ours: Report, default: Report | None, cases: int) -> str:
         ("out-of-scope detected (out_of_scope or fallback)", ">= 0.90",
          [_pct(r.oos_detected) for r in reports]),
         ("out-of-scope as `out_of_scope` exactly", "", [_pct(r.oos_strict) for r in reports]),
-        ("chit-chat intents", "", [_pct(r.chitchat_accuracy) for r in reports]),
+        ("chit-chat and status intents", "", [_pct(r.other_accuracy) for r in reports]),
         (f"wrong answers given (of {len(ours.outcomes)} messages)", "",
          [str(r.wrong_answers) for r in reports]),
         ("parse latency p50 (in-process)", "",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -12,6 +13,9 @@ from pathlib import Path
 from bot.config import PROJECT_ROOT
 
 MODELS_DIR = PROJECT_ROOT / "models"
+# Same data, same config, same machine type -> the same model, in CI as on a laptop: seeded
+# components (config.yml) plus deterministic TensorFlow ops and a fixed Python hash seed.
+REPRODUCIBLE_TRAINING = {"TF_DETERMINISTIC_OPS": "1", "PYTHONHASHSEED": "0"}
 # What the model is trained from: data, domain, config, and the code of our NLU components.
 TRAINING_INPUTS = ("config.yml", "domain", "data", "bot/nlu")
 
@@ -55,7 +59,7 @@ def training_record(model: Path) -> dict:
 def train(command: list[str], model: Path, cwd: Path) -> None:
     """Runs a `rasa train` command that writes `model`, and records how long it took."""
     started = time.monotonic()
-    subprocess.run(command, cwd=cwd, check=True)
+    subprocess.run(command, cwd=cwd, check=True, env={**os.environ, **REPRODUCIBLE_TRAINING})
     seconds = round(time.monotonic() - started, 1)
     record = model.with_name(model.name.removesuffix(".tar.gz") + ".json")
     record.write_text(json.dumps({"training_seconds": seconds, "command": command[2:]}))

@@ -28,13 +28,16 @@ def _wait_until_up(url: str, process: subprocess.Popen, timeout: float = 180.0) 
     raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
 
 
-def start_action_server(settings: Settings) -> subprocess.Popen:
+def start_action_server(
+    settings: Settings, environment: dict[str, str] | None = None
+) -> subprocess.Popen:
     """Starts the action server on the configured host and port; waits until it answers."""
     process = subprocess.Popen(
         [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
          "--port", str(settings.action_port)],
         cwd=PROJECT_ROOT,
-        env={**os.environ, "SANIC_HOST": settings.host},  # rasa_sdk binds 0.0.0.0 otherwise
+        # rasa_sdk binds 0.0.0.0 unless SANIC_HOST says otherwise
+        env={**os.environ, **(environment or {}), "SANIC_HOST": settings.host},
         start_new_session=True,
     )
     _wait_until_up(f"http://{settings.host}:{settings.action_port}/health", process)

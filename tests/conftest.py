@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import itertools
 import socket
 from collections.abc import Iterator
@@ -51,10 +52,11 @@ class Conversation:
 
     _ids = itertools.count()
 
-    def __init__(self, agent: Any, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, agent: Any, loop: asyncio.AbstractEventLoop,
+                 sender_id: str | None = None) -> None:
         self.agent = agent
         self.loop = loop
-        self.sender_id = f"test-{next(self._ids)}"
+        self.sender_id = sender_id or f"test-{next(self._ids)}"
 
     def say(self, message: str) -> Turn:
         """Sends a message (text or a button payload) and collects the reply."""
@@ -76,14 +78,28 @@ class Conversation:
 
 
 @pytest.fixture(scope="session")
-def agent_and_loop() -> Iterator[tuple[Any, asyncio.AbstractEventLoop]]:
-    """The current model, loaded once, with its own action server."""
+def demo_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite database with the demo data, seeded now (named students included)."""
+    from bot.db import demo
+    from bot.db.migrate import upgrade
+    from bot.db.session import Database
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
+    upgrade(url)
+    db = Database(url)
+    demo.seed(db, 50, dt.datetime.now(dt.timezone.utc), progress=False)
+    db.engine.dispose()
+    return url
+
+
+def start_agent(database_url: str) -> Iterator[tuple[Any, asyncio.AbstractEventLoop]]:
+    """The current model with its own action server on `database_url`."""
     from rasa.core.agent import Agent
     from rasa.utils.endpoints import EndpointConfig
 
     model = ensure_trained()
     settings = dataclasses.replace(load_settings(), action_port=free_port())
-    action_server = start_action_server(settings)
+    action_server = start_action_server(settings, {"DATABASE_URL": database_url})
     loop = asyncio.new_event_loop()
     try:
         agent = Agent.load(model, action_endpoint=EndpointConfig(settings.action_server_url))
@@ -91,6 +107,12 @@ def agent_and_loop() -> Iterator[tuple[Any, asyncio.AbstractEventLoop]]:
     finally:
         loop.close()
         stop([action_server])
+
+
+@pytest.fixture(scope="session")
+def agent_and_loop(demo_database_url: str) -> Iterator[tuple[Any, asyncio.AbstractEventLoop]]:
+    """The current model, loaded once, with an action server on the demo database."""
+    yield from start_agent(demo_database_url)
 
 
 @pytest.fixture()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -15,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import PROJECT_ROOT
+from bot.db import linking
+from bot.db.session import Database
 from bot.model import current_model_path, fingerprint
 from tests.conftest import free_port
 
@@ -104,6 +107,20 @@ def test_run_serves_rest_on_loopback_and_a_stop_signal_stops_everything(
         with urllib.request.urlopen(request, timeout=60) as response:
             replies = json.load(response)
         assert "20 iş günü" in replies[0]["text"]
+        # A REST client choosing a linked Telegram user's sender id gets no data.
+        db = Database(env["DATABASE_URL"])
+        now = dt.datetime.now(dt.timezone.utc)
+        linking.redeem_code(db, "telegram", "555", linking.issue_code(db, 1, now), now)
+        forged = urllib.request.Request(
+            f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook",
+            data=json.dumps({"sender": "tg:555", "message": "bekleyen tekliflerim neler"}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(forged, timeout=60) as response:
+            forged_replies = json.load(response)
+        assert forged_replies[0]["recipient_id"] == "rest:tg:555"
+        assert "doğrulayabildiğim" in forged_replies[0]["text"]
+        db.engine.dispose()
         with urllib.request.urlopen(f"http://127.0.0.1:{rasa_port}/status", timeout=10) as status:
             assert status.status == 200  # HTTP API enabled ...
         listening = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True).stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -17,6 +18,8 @@ CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud an
 CODE_LENGTH = 6
 CODE_LIFETIME = dt.timedelta(minutes=10)
 MAX_FAILED_TRIES = 5
+# Six code characters, optionally split by a dash or space after the third, as a whole word.
+CODE_IN_TEXT = re.compile(r"(?<![\w])([A-Za-z2-9]{3}[- ]?[A-Za-z2-9]{3})(?![\w])")
 LOCKOUT = dt.timedelta(minutes=15)
 
 
@@ -49,9 +52,26 @@ def hash_code(code: str) -> str:
     return hashlib.sha256(normalize_code(code).encode()).hexdigest()
 
 
+def new_code() -> str:
+    """A random code with at least one digit, so it never reads as a word in a message."""
+    while True:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        if any(ch.isdigit() for ch in code):
+            return code
+
+
+def find_code(message: str) -> str | None:
+    """The link code in a chat message ("hesabımı bağla 4f7k-2q"), if there is one."""
+    for candidate in reversed(CODE_IN_TEXT.findall(message)):
+        code = normalize_code(candidate)
+        if any(ch.isdigit() for ch in code):
+            return code
+    return None
+
+
 def issue_code(db: Database, student_id: int, now: dt.datetime) -> str:
     """A new one-time code for the student (the portal shows it to them)."""
-    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    code = new_code()
     with db.session() as session:
         if session.get(Student, student_id) is None:
             raise LookupError(f"no student with id {student_id}")

@@ -1,4 +1,4 @@
-"""Offers of one student: the pending ones, and moving an offer along its life cycle."""
+"""Offers of one student: pending ones, rights used, interviews; and the offer life cycle."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ from bot.db.models import (
     ALLOWED_TRANSITIONS,
     Employer,
     EmployerContact,
+    Interview,
+    InterviewMode,
+    InterviewStatus,
     Offer,
     OfferRank,
     OfferStatus,
@@ -93,3 +96,54 @@ def change_status(db: Database, offer_id: int, new_status: OfferStatus, now: dt.
             raise TransitionNotAllowed(f"{offer.status.value} -> {new_status.value}")
         offer.status = new_status
         offer.status_changed_at = now
+
+
+# A program uses the year's right once finally approved; a cancelled approval or a program left
+# early ("Yarıda Bıraktı") frees it again, as the FAQ says.
+RIGHT_USING = (OfferStatus.FINAL_APPROVAL, OfferStatus.STARTED, OfferStatus.COMPLETED)
+
+
+def rights_used(db: Database, student_id: int, year: int) -> dict[ProgramType, str]:
+    """Program types whose right the student used in `year`, with the employer's name."""
+    query = (
+        select(Offer.program_type, Employer.name)
+        .join(Employer, Offer.employer_id == Employer.id)
+        .where(
+            Offer.student_id == student_id,
+            Offer.status.in_(RIGHT_USING),
+            Offer.start_date >= dt.date(year, 1, 1),
+            Offer.start_date <= dt.date(year, 12, 31),
+        )
+        .order_by(Offer.start_date)
+    )
+    with db.session() as session:
+        used: dict[ProgramType, str] = {}
+        for program_type, employer_name in session.execute(query):
+            used.setdefault(program_type, employer_name)
+        return used
+
+
+@dataclass(frozen=True)
+class UpcomingInterview:
+    """An interview still to come."""
+
+    employer_name: str
+    scheduled_at: dt.datetime
+    mode: InterviewMode
+
+
+def upcoming_interviews(db: Database, student_id: int, now: dt.datetime) -> list[UpcomingInterview]:
+    """The student's scheduled interviews from now on, soonest first."""
+    query = (
+        select(Employer.name, Interview.scheduled_at, Interview.mode)
+        .join(Offer, Interview.offer_id == Offer.id)
+        .join(Employer, Offer.employer_id == Employer.id)
+        .where(
+            Offer.student_id == student_id,
+            Interview.status == InterviewStatus.SCHEDULED,
+            Interview.scheduled_at > now,
+        )
+        .order_by(Interview.scheduled_at)
+    )
+    with db.session() as session:
+        return [UpcomingInterview(*row) for row in session.execute(query)]

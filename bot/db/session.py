@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -59,3 +60,9 @@ class Database:
             raise
         finally:
             session.close()
+
+
+@functools.lru_cache(maxsize=1)
+def shared_database() -> Database:
+    """The process's database (from DATABASE_URL), created on first use."""
+    return Database()

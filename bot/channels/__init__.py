@@ -1,0 +1,1 @@
+"""Input channels, one module per channel."""
