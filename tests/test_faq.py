@@ -214,17 +214,6 @@ def chosen_key(button: dict[str, str]) -> str:
     return json.loads(payload.removeprefix("/choose_faq"))["faq_key"]
 
 
-# Questions that fit both members of a sibling pair equally well.
-AMBIGUOUS_BETWEEN_SIBLINGS = (
-    "sigorta var mı",
-    "sigorta zorunlu mu",
-    "süresi ne kadar",
-    "son onay geldi şimdi ne yapmam gerekiyor",
-    "başka teklif alabilir miyim",
-    "programdan ayrılırsam yeni teklif alır mıyım",
-)
-
-
 def run_answer_action(ranking: list[tuple[str, float]], faq_responses) -> list[dict]:
     """What action_answer_faq sends for a message with this FAQ ranking."""
     from rasa_sdk import Tracker

@@ -71,6 +71,17 @@ def test_model_fingerprint_follows_training_inputs_only(tmp_path: Path) -> None:
     assert current_model_path(tmp_path).name != current_model_path(PROJECT_ROOT).name
 
 
+def post_rest(port: int, sender: str, message: str) -> list[dict]:
+    """A message through the REST channel; the assistant's replies."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/webhooks/rest/webhook",
+        data=json.dumps({"sender": sender, "message": message}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.load(response)
+
+
 def _port_open(port: int) -> bool:
     import socket
 
@@ -99,25 +110,13 @@ def test_run_serves_rest_on_loopback_and_a_stop_signal_stops_everything(
             if "Ctrl-C stops everything" in line or process.poll() is not None:
                 break
         assert "webhooks/rest/webhook" in "".join(output), "".join(output)[-3000:]
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook",
-            data=json.dumps({"sender": "setup-test", "message": "staj süresi kaç gün"}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=60) as response:
-            replies = json.load(response)
+        replies = post_rest(rasa_port, "setup-test", "staj süresi kaç gün")
         assert "20 iş günü" in replies[0]["text"]
         # A REST client choosing a linked Telegram user's sender id gets no data.
         db = Database(env["DATABASE_URL"])
         now = dt.datetime.now(dt.timezone.utc)
         linking.redeem_code(db, "telegram", "555", linking.issue_code(db, 1, now), now)
-        forged = urllib.request.Request(
-            f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook",
-            data=json.dumps({"sender": "tg:555", "message": "bekleyen tekliflerim neler"}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(forged, timeout=60) as response:
-            forged_replies = json.load(response)
+        forged_replies = post_rest(rasa_port, "tg:555", "bekleyen tekliflerim neler")
         assert forged_replies[0]["recipient_id"] == "rest:tg:555"
         assert "doğrulayabildiğim" in forged_replies[0]["text"]
         db.engine.dispose()
