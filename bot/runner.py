@@ -54,11 +54,10 @@ def rasa_command(subcommand: str, model: Path, settings: Settings) -> list[str]:
     command = [
         sys.executable, "-m", "rasa", subcommand,
         "--model", str(model), "--endpoints", "endpoints.yml",
-        "--port", str(settings.rasa_port),
+        "--port", str(settings.rasa_port), "--interface", settings.host,
     ]
     if subcommand == "run":
-        command += ["--enable-api", "--interface", settings.host]
-        command += ["--credentials", "credentials.yml"]
+        command += ["--enable-api", "--credentials", "credentials.yml"]
     return command
 
 

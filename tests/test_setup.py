@@ -135,3 +135,13 @@ def test_run_serves_rest_on_loopback_and_a_stop_signal_stops_everything(
     assert not _port_open(rasa_port)
     assert not _port_open(action_port)
     assert database.exists()  # migrations ran on start-up
+
+
+def test_shell_binds_its_server_to_loopback_too() -> None:
+    # `rasa shell` runs a server of its own; by default Rasa would bind it to 0.0.0.0.
+    from bot.config import load_settings
+    from bot.runner import rasa_command
+
+    command = rasa_command("shell", Path("model.tar.gz"), load_settings())
+    assert command[command.index("--interface") + 1] == "127.0.0.1"
+    assert "--enable-api" not in command
