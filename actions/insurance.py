@@ -13,13 +13,10 @@ from bot.db.models import InsuranceStepKind
 from bot.db.session import Database
 
 STEP_NAMES = {
-    InsuranceStepKind.ACCEPTANCE_DOCUMENT_ISSUED:
-        "Kaşeli ve imzalı kabul belgesi işverenden alındı",
-    InsuranceStepKind.DOCUMENT_HANDED_TO_UNIVERSITY:
-        "Belge üniversitenin ilgili birimine teslim edildi",
-    InsuranceStepKind.SGK_ENTRY_DONE:
-        "SGK girişi üniversite tarafından yapıldı (5510 sayılı Kanun)",
-    InsuranceStepKind.SGK_DOCUMENT_SHARED: "SGK giriş belgesi işverenle paylaşıldı",
+    InsuranceStepKind.ACCEPTANCE_DOCUMENT_ISSUED: "Kaşeli ve imzalı kabul belgesi (işverenden)",
+    InsuranceStepKind.DOCUMENT_HANDED_TO_UNIVERSITY: "Belgenin üniversitene teslimi",
+    InsuranceStepKind.SGK_ENTRY_DONE: "SGK girişi (üniversite yapar, 5510 sayılı Kanun)",
+    InsuranceStepKind.SGK_DOCUMENT_SHARED: "SGK giriş belgesinin işverenle paylaşılması",
 }
 NEXT_ACTIONS = {
     InsuranceStepKind.ACCEPTANCE_DOCUMENT_ISSUED:
@@ -42,7 +39,8 @@ def describe(program: insurance.ApprovedProgram) -> str:
     lines = [title]
     for step, name in STEP_NAMES.items():
         done = program.steps_done.get(step)
-        lines.append(f"✅ {name} ({local_time(done)})" if done else f"❌ {name}: henüz değil")
+        lines.append(f"✅ {name}: tamam ({local_time(done)})" if done
+                     else f"❌ {name}: henüz yapılmadı")
     next_step = program.next_step
     lines.append(f"Sıradaki adım: {NEXT_ACTIONS[next_step]}" if next_step
                  else "Sigorta adımlarının hepsi tamam.")

@@ -14,6 +14,7 @@ from actions.student_data import local_time
 from bot.db import linking
 from bot.db.session import shared_database
 from bot.identity import Channel, identity_of
+from bot.link_code import find_code
 
 logger = logging.getLogger(__name__)
 OUTCOME_RESPONSES = {
@@ -43,7 +44,7 @@ class ActionLinkAccount(Action):
         if identity.channel is Channel.WEB:
             dispatcher.utter_message(response="utter_link_not_needed_on_web")
             return []
-        code = linking.find_code(tracker.latest_message.get("text") or "")
+        code = find_code(tracker.latest_message.get("text") or "")
         if code is None:
             dispatcher.utter_message(response="utter_link_how")
             return []

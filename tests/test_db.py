@@ -26,6 +26,7 @@ from bot.db.models import (
     Student,
 )
 from bot.db.session import Database
+from bot.link_code import CODE_LENGTH
 from tests.db_fixtures import NOW, World
 
 # --- schema --------------------------------------------------------------------------------
@@ -195,7 +196,7 @@ def test_insurance_steps_of_approved_programs(database: Database) -> None:
 def test_a_code_links_the_chat_once(database: Database) -> None:
     student = World(database).student()
     code = linking.issue_code(database, student, NOW)
-    assert len(code) == linking.CODE_LENGTH
+    assert len(code) == CODE_LENGTH
     messy = code.lower()[:3] + "-" + code.lower()[3:]  # typed with a dash, in lower case
     result = linking.redeem_code(database, "telegram", "42", messy, NOW)
     assert result == linking.LinkResult(linking.LinkOutcome.LINKED, student_id=student)

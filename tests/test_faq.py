@@ -257,6 +257,8 @@ AMBIGUOUS_BETWEEN_SIBLINGS = (
     "son onay geldi şimdi ne yapmam gerekiyor",
     "başka teklif alabilir miyim",
     "programdan ayrılırsam yeni teklif alır mıyım",
+    "son onaydan sonra yapmam gereken bir şey var mı",
+    "programıma son onay verildi şimdi ne olacak",
 )
 
 
@@ -298,7 +300,7 @@ def test_none_of_the_suggestions_leads_to_the_contact_route(conversation: Conver
 def test_without_plausible_topics_no_random_suggestions_are_made(
     conversation: Conversation,
 ) -> None:
-    turn = conversation.say("ya işte şey")
+    turn = conversation.say("ya işte")
     assert turn.utter_actions == ["utter_faq_not_understood"]
     assert turn.buttons == []
 

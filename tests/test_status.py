@@ -166,6 +166,13 @@ def test_bad_and_reused_codes_get_clear_answers(agent_and_loop, demo_db: Databas
     assert other.say(f"hesabımı bağla {code}").utter_actions == ["utter_link_already_used"]
 
 
+def test_a_code_pasted_alone_links_the_chat(agent_and_loop, demo_db: Database) -> None:
+    chat = telegram_chat(agent_and_loop, demo_db, None)
+    code = linking.issue_code(demo_db, ZEYNEP, now())
+    assert chat.say(code).utter_actions == ["utter_link_done"]
+    assert chat.say("takvimlerimi göster").utter_actions == ["utter_calendars"]
+
+
 def test_brute_force_locks_the_chat_out(agent_and_loop, demo_db: Database) -> None:
     chat = telegram_chat(agent_and_loop, demo_db, None)
     replies = [chat.say(f"hesabımı bağla 2{i}ZZZZ").utter_actions[0]

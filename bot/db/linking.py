@@ -5,21 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hashlib
-import re
-import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select, update
 
 from bot.db.models import ChatIdentity, LinkAttempts, LinkCode, Student
 from bot.db.session import Database
+from bot.link_code import new_code, normalize_code
 
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed
-CODE_LENGTH = 6
 CODE_LIFETIME = dt.timedelta(minutes=10)
 MAX_FAILED_TRIES = 5
-# Six code characters, optionally split by a dash or space after the third, as a whole word.
-CODE_IN_TEXT = re.compile(r"(?<![\w])([A-Za-z2-9]{3}[- ]?[A-Za-z2-9]{3})(?![\w])")
 LOCKOUT = dt.timedelta(minutes=15)
 
 
@@ -42,31 +37,9 @@ class LinkResult:
     locked_until: dt.datetime | None = None
 
 
-def normalize_code(code: str) -> str:
-    """Upper-case, without spaces or dashes: "4f7k-2q" and "4F7K2Q" are the same code."""
-    return "".join(ch for ch in code.upper() if ch.isalnum())
-
-
 def hash_code(code: str) -> str:
     """The stored form of a code."""
     return hashlib.sha256(normalize_code(code).encode()).hexdigest()
-
-
-def new_code() -> str:
-    """A random code with at least one digit, so it never reads as a word in a message."""
-    while True:
-        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-        if any(ch.isdigit() for ch in code):
-            return code
-
-
-def find_code(message: str) -> str | None:
-    """The link code in a chat message ("hesabımı bağla 4f7k-2q"), if there is one."""
-    for candidate in reversed(CODE_IN_TEXT.findall(message)):
-        code = normalize_code(candidate)
-        if any(ch.isdigit() for ch in code):
-            return code
-    return None
 
 
 def issue_code(db: Database, student_id: int, now: dt.datetime) -> str:
