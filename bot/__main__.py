@@ -12,9 +12,12 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 
 from bot.config import load_settings
+
+DEFAULT_DEMO_STUDENTS = 3000
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,11 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("train", help="train the model if the data or config changed")
     commands.add_parser("migrate", help="apply database migrations")
-    seed_demo = commands.add_parser("seed-demo", help="fill an empty database with demo data")
-    seed_demo.add_argument("--students", type=int, default=3000,
+    seed_parser = commands.add_parser("seed-demo", help="fill an empty database with demo data")
+    seed_parser.add_argument("--students", type=int, default=DEFAULT_DEMO_STUDENTS,
                            help="bulk students to create (200000 gives about 1M offers)")
-    link_code = commands.add_parser("link-code", help="issue a one-time chat link code")
-    link_code.add_argument("--student", type=int, required=True, help="the student's id")
+    link_parser = commands.add_parser("link-code", help="issue a one-time chat link code")
+    link_parser.add_argument("--student", type=int, required=True, help="the student's id")
     commands.add_parser("run", help="start the assistant")
     commands.add_parser("shell", help="chat in the terminal")
     evaluate = commands.add_parser("eval", help="NLU evaluation against the default pipeline")
@@ -42,9 +45,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         migrate.upgrade()
         return 0
-    if args.command in ("seed-demo", "link-code"):
+    if args.command == "seed-demo":
         migrate.upgrade()
-        return _database_command(args)
+        return seed_demo(args.students)
+    if args.command == "link-code":
+        migrate.upgrade()
+        return issue_link_code(args.student)
     if args.command == "train":
         model.ensure_trained()
         return 0
@@ -58,35 +64,38 @@ def main(argv: list[str] | None = None) -> int:
     trained = model.ensure_trained()
     migrate.upgrade()
     if args.command == "run":
-        _database_command(argparse.Namespace(command="seed-demo", students=3000))
+        seed_demo(DEFAULT_DEMO_STUDENTS)
         return runner.run(trained, load_settings())
     return runner.shell(trained, load_settings())
 
 
-def _database_command(args: argparse.Namespace) -> int:
-    import datetime as dt
-
-    from bot.db import demo, linking
+def seed_demo(students: int) -> int:
+    """Fills an empty database with demo data; always refreshes the named demo students."""
+    from bot.db import demo
     from bot.db.session import Database
 
-    db = Database()
-    now = dt.datetime.now(dt.timezone.utc)
-    if args.command == "link-code":
-        try:
-            code = linking.issue_code(db, args.student, now)
-        except LookupError:
-            print(f"Öğrenci bulunamadı: {args.student}", file=sys.stderr)
-            return 1
-        minutes = int(linking.CODE_LIFETIME.total_seconds() // 60)
-        print(f"Bağlantı kodu: {code}  ({minutes} dakika geçerli, tek kullanımlık)")
-        return 0
-    if demo.seed(db, args.students, now):
-        print(f"Demo data created: {args.students} students.")
+    if demo.seed(Database(), students, dt.datetime.now(dt.timezone.utc)):
+        print(f"Demo data created: {students} students.")
     else:
         print("The database already has students; refreshed the named demo students only.")
     for named in demo.NAMED_STUDENTS:
         print(f"  öğrenci {named.student_id}: {named.first_name} {named.last_name}, "
               f"{named.situation}")
+    return 0
+
+
+def issue_link_code(student_id: int) -> int:
+    """Prints a one-time link code for the student, as the portal would show it."""
+    from bot.db import linking
+    from bot.db.session import Database
+
+    try:
+        code = linking.issue_code(Database(), student_id, dt.datetime.now(dt.timezone.utc))
+    except LookupError:
+        print(f"Öğrenci bulunamadı: {student_id}", file=sys.stderr)
+        return 1
+    minutes = int(linking.CODE_LIFETIME.total_seconds() // 60)
+    print(f"Bağlantı kodu: {code}  ({minutes} dakika geçerli, tek kullanımlık)")
     return 0
 
 
