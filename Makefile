@@ -3,6 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
+NODE_ASSETS := node_modules/.package-lock.json
 PIP_VERSION := 24.0
 
 .DEFAULT_GOAL := help
@@ -20,7 +21,10 @@ $(INSTALLED): $(PY) requirements.lock pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
-install: $(INSTALLED)  ## create .venv and install the locked dependencies
+$(NODE_ASSETS): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+install: $(INSTALLED) $(NODE_ASSETS)  ## create .venv, install the locked Python and npm dependencies
 
 train: $(INSTALLED)  ## train the model unless one matches the current data and config
 	$(PY) -m bot train
@@ -28,13 +32,14 @@ train: $(INSTALLED)  ## train the model unless one matches the current data and 
 migrate: $(INSTALLED)  ## apply database migrations (DATABASE_URL, else var/staj.db)
 	$(PY) -m bot migrate
 
-run: train  ## start the action server and Rasa (REST + HTTP API on 127.0.0.1); Ctrl-C stops both
+run: train $(NODE_ASSETS)  ## start the action server and Rasa (REST + HTTP API on 127.0.0.1); Ctrl-C stops both
 	$(PY) -m bot run
 
 shell: train  ## chat with the assistant in the terminal
 	$(PY) -m bot shell
 
-test: train  ## run the whole test suite
+test: train $(NODE_ASSETS)  ## run the whole test suite (installs Debian's chromium if missing)
+	scripts/ensure-chromium.sh
 	$(PY) -m pytest
 
 eval: train  ## measure NLU on tests/data/nlu_test.yml against Rasa's default pipeline

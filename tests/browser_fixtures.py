@@ -1,0 +1,32 @@
+"""Headless Debian chromium for browser tests, driven by Playwright (no downloaded browsers)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's chromium, launched once per test session through `executable_path`."""
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Debian's chromium is missing: `make test` installs it "
+                    "(scripts/ensure-chromium.sh)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture()
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh browser page (own cookies and storage) for one test."""
+    context = browser.new_context(locale="tr-TR", timezone_id="Europe/Istanbul")
+    yield context.new_page()
+    context.close()
