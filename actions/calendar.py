@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.student_data import StudentDataAction, local_date
@@ -19,8 +20,8 @@ class ActionCheckCalendar(StudentDataAction):
         """Action name in the domain."""
         return "action_check_calendar"
 
-    def answer(self, dispatcher: CollectingDispatcher, db: Database, student_id: int,
-               now: dt.datetime) -> None:
+    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, db: Database,
+               student_id: int, now: dt.datetime) -> None:
         """Lists the calendars or says there are none."""
         entries = calendar.calendars(db, student_id)
         if not entries:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.offers import PROGRAM_NAMES
@@ -54,8 +55,8 @@ class ActionCheckInsuranceStatus(StudentDataAction):
         """Action name in the domain."""
         return "action_check_insurance_status"
 
-    def answer(self, dispatcher: CollectingDispatcher, db: Database, student_id: int,
-               now: dt.datetime) -> None:
+    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, db: Database,
+               student_id: int, now: dt.datetime) -> None:
         """Describes each approved program, or says there is none yet."""
         programs = insurance.approved_programs(db, student_id)
         if not programs:

@@ -44,8 +44,8 @@ class StudentDataAction(Action, abc.ABC):
     """A status answer: only for the verified student of this chat, never for anyone else."""
 
     @abc.abstractmethod
-    def answer(self, dispatcher: CollectingDispatcher, db: Database, student_id: int,
-               now: dt.datetime) -> None:
+    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, db: Database,
+               student_id: int, now: dt.datetime) -> None:
         """Tells the student their own data."""
 
     async def run(
@@ -62,7 +62,7 @@ class StudentDataAction(Action, abc.ABC):
             if student_id is None:
                 dispatcher.utter_message(response="utter_status_needs_link")
                 return []
-            self.answer(dispatcher, db, student_id, dt.datetime.now(dt.timezone.utc))
+            self.answer(dispatcher, tracker, db, student_id, dt.datetime.now(dt.timezone.utc))
         except SQLAlchemyError:
             logger.exception("database unavailable in %s", self.name())
             dispatcher.utter_message(response="utter_status_unavailable")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +26,38 @@ def _int(name: str, default: int) -> int:
 
 
 @dataclass(frozen=True)
+class NetMinimumWage:
+    """The monthly net minimum wage the stipend rule refers to, and where the figure comes from.
+
+    The FAQ states the rule (30% / 15% of the net minimum wage) but no amount, so the operator
+    sets the amount with its source and effective date; the assistant never assumes one.
+    """
+
+    amount: Decimal
+    source: str
+    effective_date: dt.date
+
+
+def _net_minimum_wage() -> NetMinimumWage | None:
+    names = ("NET_MINIMUM_WAGE", "NET_MINIMUM_WAGE_SOURCE", "NET_MINIMUM_WAGE_DATE")
+    amount, source, date = (os.environ.get(name, "").strip() for name in names)
+    if not (amount or source or date):
+        return None
+    if not (amount and source and date):
+        raise SystemExit(f"{', '.join(names)} go together: the amount needs its source and date")
+    try:
+        wage = NetMinimumWage(Decimal(amount), source, dt.date.fromisoformat(date))
+    except (InvalidOperation, ValueError) as error:
+        raise SystemExit(
+            f"NET_MINIMUM_WAGE must be a number like 12345.67 and NET_MINIMUM_WAGE_DATE a date "
+            f"like 2026-01-01, got {amount!r} and {date!r}"
+        ) from error
+    if wage.amount <= 0:
+        raise SystemExit(f"NET_MINIMUM_WAGE must be positive, got {amount!r}")
+    return wage
+
+
+@dataclass(frozen=True)
 class Settings:
     """Runtime settings of every process of the assistant."""
 
@@ -32,6 +66,7 @@ class Settings:
     rasa_port: int
     action_port: int
     max_message_chars: int
+    net_minimum_wage: NetMinimumWage | None
 
     @property
     def action_server_url(self) -> str:
@@ -47,4 +82,5 @@ def load_settings() -> Settings:
         rasa_port=_int("RASA_PORT", 5005),
         action_port=_int("ACTION_PORT", 5055),
         max_message_chars=_int("MAX_MESSAGE_CHARS", 1500),
+        net_minimum_wage=_net_minimum_wage(),
     )

@@ -20,15 +20,13 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.benchmarks.report import BENCHMARKS, percentile, write_section
 from bot.config import PROJECT_ROOT
 from bot.faq import FaqMove, decide, ranking_from_parse, suggestions
 from bot.model import ensure_trained, train, training_input_files, training_record
 
 TEST_SET = PROJECT_ROOT / "tests" / "data" / "nlu_test.yml"
 EVAL_DIR = PROJECT_ROOT / "var" / "eval"
-BENCHMARKS = PROJECT_ROOT / "docs" / "BENCHMARKS.md"
-SECTION_START = "<!-- make eval: start -->"
-SECTION_END = "<!-- make eval: end -->"
 OUT_OF_SCOPE = "out_of_scope"
 FALLBACK = "nlu_fallback"
 
@@ -93,8 +91,7 @@ class Report:
         return wrong.most_common(top)
 
     def latency(self, quantile: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(quantile * len(ordered)))]
+        return percentile(self.latencies_ms, quantile)
 
 
 def load_test_set() -> list[tuple[str, str]]:
@@ -192,7 +189,6 @@ def markdown(ours: Report, default: Report | None, cases: int) -> str:
         ("training time", "<= 5 min", [_seconds(r.training_seconds) for r in reports]),
     ]
     lines = [
-        SECTION_START,
         "## NLU on the held-out set (`make eval`)",
         "",
         f"Measured {dt.date.today().isoformat()} on this machine ({os.cpu_count()} cores, "
@@ -217,21 +213,7 @@ def markdown(ours: Report, default: Report | None, cases: int) -> str:
     lines += ["", f"### Worst confusions ({ours.name})", "", "| expected | got | count |",
               "|---|---|---|"]
     lines += [f"| {label} | {got} | {count} |" for (label, got), count in ours.confusions()]
-    lines += ["", SECTION_END]
     return "\n".join(lines)
-
-
-def write_section(section: str) -> None:
-    """Replaces the `make eval` section of docs/BENCHMARKS.md, keeping the others."""
-    text = BENCHMARKS.read_text() if BENCHMARKS.exists() else "# Benchmarks\n"
-    if SECTION_START in text:
-        before, _, rest = text.partition(SECTION_START)
-        _, _, after = rest.partition(SECTION_END)
-        text = before + section + after
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    BENCHMARKS.parent.mkdir(parents=True, exist_ok=True)
-    BENCHMARKS.write_text(text)
 
 
 def main(skip_default: bool = False) -> int:
@@ -243,6 +225,6 @@ def main(skip_default: bool = False) -> int:
     default = asyncio.run(_score("rasa default", default_model, cases)) if default_model else None
     section = markdown(ours, default, len(cases))
     print(section)
-    write_section(section)
+    write_section("eval", section)
     print(f"\nWritten to {BENCHMARKS.relative_to(PROJECT_ROOT)}")
     return 0

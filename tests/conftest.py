@@ -20,6 +20,14 @@ from bot.runner import start_action_server, stop
 pytest_plugins = ["tests.db_fixtures", "tests.browser_fixtures"]
 
 
+# A round figure for the stipend arithmetic; deliberately not the real net minimum wage.
+TEST_WAGE = {
+    "NET_MINIMUM_WAGE": "10000",
+    "NET_MINIMUM_WAGE_SOURCE": "test figure, not the real wage",
+    "NET_MINIMUM_WAGE_DATE": "2026-01-01",
+}
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as sock:
@@ -99,7 +107,7 @@ def start_agent(database_url: str) -> Iterator[tuple[Any, asyncio.AbstractEventL
 
     model = ensure_trained()
     settings = dataclasses.replace(load_settings(), action_port=free_port())
-    action_server = start_action_server(settings, {"DATABASE_URL": database_url})
+    action_server = start_action_server(settings, {"DATABASE_URL": database_url, **TEST_WAGE})
     loop = asyncio.new_event_loop()
     try:
         agent = Agent.load(model, action_endpoint=EndpointConfig(settings.action_server_url))

@@ -15,9 +15,10 @@ def test_help_shows_a_menu_of_topics_and_a_person(conversation: Conversation) ->
     turn = conversation.say("neler yapabiliyorsun")
     assert turn.utter_actions == ["utter_help"]
     payloads = [button["payload"] for button in turn.buttons]
-    assert len(payloads) == 6
+    assert len(payloads) == 7
     assert all(p.startswith("/choose_faq") for p in payloads[:5])
-    assert payloads[-1] == "/human_handoff"
+    assert payloads[5:] == ["/check_pending_offers", "/human_handoff"]
+    assert "bekleyen tekliflerin" in turn.text
 
 
 def test_a_help_button_answers_its_topic(conversation: Conversation) -> None:

@@ -158,6 +158,34 @@ def test_pending_offers_are_the_students_own_soonest_deadline_first(database: Da
     assert offers.pending_offers(database, world.student("Can"), NOW) == []
 
 
+def test_student_offers_are_all_of_the_students_own_and_nobody_elses(database: Database) -> None:
+    world = World(database)
+    student, other = world.student(), world.student("Ece")
+    acme = world.employer("Acme", employee_count=8)
+    first = world.offer(student, acme, status=OfferStatus.REJECTED)
+    second = world.offer(student, acme, program_type=ProgramType.TRAINING)
+    world.offer(other, acme)
+    listed = offers.student_offers(database, student)
+    assert [o.offer_id for o in listed] == [second, first]  # newest first
+    assert {o.employee_count for o in listed} == {8}
+    assert listed[1].status is OfferStatus.REJECTED
+    assert offers.student_offers(database, world.student("Can")) == []
+
+
+def test_accepted_internships_are_the_ones_the_stipend_rule_covers(database: Database) -> None:
+    world = World(database)
+    student = world.student()
+    acme = world.employer("Acme")
+    covered = {world.offer(student, acme, status=status) for status in offers.ACCEPTED_STATUSES}
+    for status in (OfferStatus.PENDING, OfferStatus.REJECTED, OfferStatus.CANCELLED,
+                   OfferStatus.ABANDONED, OfferStatus.EXPIRED):
+        world.offer(student, acme, status=status)
+    world.offer(student, acme, status=OfferStatus.FINAL_APPROVAL,
+                program_type=ProgramType.JOB_SHADOWING)  # no stipend for shadowing
+    world.offer(world.student("Ece"), acme, status=OfferStatus.ACCEPTED)
+    assert {o.offer_id for o in offers.accepted_internships(database, student)} == covered
+
+
 def test_calendars_come_by_priority(database: Database) -> None:
     world = World(database)
     student = world.student()

@@ -20,6 +20,8 @@ STATUS_QUESTIONS = {
     "benim sigorta girişim yapıldı mı": "action_check_insurance_status",
     "bu yıl kaç hakkım kaldı": "action_check_rights_left",
     "yaklaşan mülakatlarım var mı": "action_check_interviews",
+    "kabul ettiğim stajda en az ne kadar ücret alırım": "action_check_stipend",
+    "teklifimin ayrıntılarını göster": "action_check_offer_details",
 }
 _telegram_ids = iter(range(700_000, 800_000))
 
@@ -92,6 +94,8 @@ def test_a_student_with_nothing_gets_what_to_do(agent_and_loop) -> None:
         "action_check_insurance_status": "utter_no_approved_programs",
         "action_check_rights_left": "utter_rights_left",
         "action_check_interviews": "utter_no_interviews",
+        "action_check_stipend": "utter_no_accepted_internship",
+        "action_check_offer_details": "utter_no_offers",
     }
     for question, action in STATUS_QUESTIONS.items():
         assert chat.say(question).utter_actions == [expected[action]], question
@@ -104,6 +108,61 @@ def test_rights_left_count_a_final_approval(agent_and_loop, demo_db: Database) -
     used = offers.rights_used(demo_db, MERT, year)  # the approved internship, if it is this year
     assert ("Staj: hakkını kullandın" in turn.text) == (ProgramType.INTERNSHIP in used)
     assert "İş gölgeleme: hakkın var" in turn.text and "Eğitim: hakkın var" in turn.text
+
+
+def details_payload(offer_id: int) -> str:
+    return f'/check_offer_details{{"offer_id":"{offer_id}"}}'
+
+
+def test_offer_details_by_the_employers_name(agent_and_loop, demo_db: Database) -> None:
+    main, reserve = sorted(offers.pending_offers(demo_db, ELIF, now()), key=lambda o: o.rank.value)
+    first_word = main.employer_name.split()[0]
+    chat = telegram_chat(agent_and_loop, demo_db, ELIF)
+    turn = chat.say(f"{first_word}'taki teklifimin detayları")
+    assert turn.utter_actions == ["utter_offer_details"]
+    assert main.employer_name in turn.text and reserve.employer_name not in turn.text
+    assert "Durum: Cevabını bekliyor" in turn.text and "Asil teklif" in turn.text
+    assert "Not: Yaz dönemi programıdır." in turn.text
+    assert f"Sorumlu kişi: {main.responsible.full_name}" in turn.text
+
+
+def test_offer_details_without_a_name_ask_which_then_show_it(
+    agent_and_loop, demo_db: Database
+) -> None:
+    chat = telegram_chat(agent_and_loop, demo_db, ELIF)
+    turn = chat.say("teklifimin ayrıntılarını göster")
+    assert turn.utter_actions == ["utter_which_offer"]
+    pending = offers.pending_offers(demo_db, ELIF, now())
+    assert sorted(b["payload"] for b in turn.buttons) == sorted(
+        details_payload(o.offer_id) for o in pending)
+    reserve = next(o for o in pending if o.rank.value == "yedek")
+    shown = chat.say(details_payload(reserve.offer_id))
+    assert shown.utter_actions == ["utter_offer_details"]
+    assert reserve.employer_name in shown.text and "Yedek teklif" in shown.text
+
+
+def test_another_students_offer_id_shows_nothing_of_it(agent_and_loop, demo_db: Database) -> None:
+    elif_offer = offers.pending_offers(demo_db, ELIF, now())[0]
+    turn = telegram_chat(agent_and_loop, demo_db, MERT).say(details_payload(elif_offer.offer_id))
+    assert turn.utter_actions == ["utter_offer_not_found"]
+    (mert_offer,) = offers.student_offers(demo_db, MERT)
+    assert [b["payload"] for b in turn.buttons] == [details_payload(mert_offer.offer_id)]
+    assert not any(name in turn.text + str(turn.buttons)
+                   for name in employer_names(demo_db, ELIF) - {mert_offer.employer_name})
+
+
+def test_minimum_stipend_of_an_approved_internship(agent_and_loop, demo_db: Database) -> None:
+    (internship,) = offers.accepted_internships(demo_db, MERT)
+    turn = telegram_chat(agent_and_loop, demo_db, MERT).say(
+        "kabul ettiğim stajda en az ne kadar ücret alırım")
+    assert turn.utter_actions == ["utter_stipend"]
+    large = internship.employee_count >= 20
+    # conftest's action server uses a test wage of 10000 TL (not the real figure)
+    expected = "en az %30'u, yani aylık en az 3.000,00 TL" if large else \
+        "en az %15'i, yani aylık en az 1.500,00 TL"
+    assert f"{internship.employer_name} ({internship.employee_count} çalışan" in turn.text
+    assert expected in turn.text
+    assert "Hesapta kullanılan net asgari ücret: 10.000,00 TL" in turn.text
 
 
 # --- authorization -------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
@@ -34,52 +36,81 @@ class Contact:
 
 
 @dataclass(frozen=True)
-class PendingOffer:
-    """An offer waiting for the student's answer."""
+class OfferDetails:
+    """One offer of a student with what the portal's "Aldığım Teklifler" page shows of it."""
 
     offer_id: int
     employer_name: str
+    employee_count: int
     program_type: ProgramType
     rank: OfferRank
+    status: OfferStatus
     start_date: dt.date
     end_date: dt.date
     city: str
     note: str
     response_deadline: dt.datetime
     responsible: Contact
+    sender: Contact
 
 
-def pending_offers(db: Database, student_id: int, now: dt.datetime) -> list[PendingOffer]:
-    """The student's offers still open for an answer, soonest deadline first."""
-    responsible = aliased(EmployerContact)
+def _contact(row: EmployerContact) -> Contact:
+    return Contact(row.full_name, row.title, row.email, row.phone)
+
+
+def _student_offers(db: Database, student_id: int, *conditions: Any,
+                    order_by: Sequence[Any]) -> list[OfferDetails]:
+    responsible, sender = aliased(EmployerContact), aliased(EmployerContact)
     query = (
-        select(Offer, Employer.name, responsible)
+        select(Offer, Employer.name, Employer.employee_count, responsible, sender)
         .join(Employer, Offer.employer_id == Employer.id)
         .join(responsible, Offer.responsible_contact_id == responsible.id)
-        .where(
-            Offer.student_id == student_id,
-            Offer.status == OfferStatus.PENDING,
-            Offer.response_deadline > now,
-        )
-        .order_by(Offer.response_deadline, Offer.id)
+        .join(sender, Offer.sender_contact_id == sender.id)
+        .where(Offer.student_id == student_id, *conditions)
+        .order_by(*order_by)
     )
     with db.session() as session:
         return [
-            PendingOffer(
-                offer_id=offer.id,
-                employer_name=employer_name,
-                program_type=offer.program_type,
-                rank=offer.rank,
-                start_date=offer.start_date,
-                end_date=offer.end_date,
-                city=offer.city,
-                note=offer.note,
-                response_deadline=offer.response_deadline,
-                responsible=Contact(contact.full_name, contact.title, contact.email,
-                                    contact.phone),
+            OfferDetails(
+                offer_id=offer.id, employer_name=employer_name, employee_count=employee_count,
+                program_type=offer.program_type, rank=offer.rank, status=offer.status,
+                start_date=offer.start_date, end_date=offer.end_date, city=offer.city,
+                note=offer.note, response_deadline=offer.response_deadline,
+                responsible=_contact(responsible_row), sender=_contact(sender_row),
             )
-            for offer, employer_name, contact in session.execute(query)
+            for offer, employer_name, employee_count, responsible_row, sender_row
+            in session.execute(query)
         ]
+
+
+def pending_offers(db: Database, student_id: int, now: dt.datetime) -> list[OfferDetails]:
+    """The student's offers still open for an answer, soonest deadline first."""
+    return _student_offers(
+        db, student_id, Offer.status == OfferStatus.PENDING, Offer.response_deadline > now,
+        order_by=(Offer.response_deadline, Offer.id),
+    )
+
+
+def student_offers(db: Database, student_id: int) -> list[OfferDetails]:
+    """Every offer of the student, newest first."""
+    return _student_offers(db, student_id, order_by=(Offer.created_at.desc(), Offer.id.desc()))
+
+
+# An internship the student said yes to, on its way to (or through) the program: the stipend
+# rule applies to it.
+ACCEPTED_STATUSES = (
+    OfferStatus.ACCEPTED, OfferStatus.ADDITIONAL_EVALUATION, OfferStatus.FINAL_APPROVAL,
+    OfferStatus.STARTED, OfferStatus.COMPLETED,
+)
+
+
+def accepted_internships(db: Database, student_id: int) -> list[OfferDetails]:
+    """The student's accepted internships (not shadowing or training), newest first."""
+    return _student_offers(
+        db, student_id, Offer.program_type == ProgramType.INTERNSHIP,
+        Offer.status.in_(ACCEPTED_STATUSES),
+        order_by=(Offer.created_at.desc(), Offer.id.desc()),
+    )
 
 
 class TransitionNotAllowed(ValueError):

@@ -1,0 +1,1 @@
+"""Benchmarks behind the figures in docs/BENCHMARKS.md (`make bench-*`)."""
