@@ -13,7 +13,16 @@ from sqlalchemy import func, select
 from bot.config import PROJECT_ROOT
 from bot.db import calendar, demo, insurance, offers
 from bot.db.migrate import upgrade
-from bot.db.models import InsuranceStepKind, Offer, OfferRank, OfferStatus, Student
+from bot.db.models import (
+    InsuranceStepKind,
+    Interview,
+    InterviewStatus,
+    NegativeFeedback,
+    Offer,
+    OfferRank,
+    OfferStatus,
+    Student,
+)
 from bot.db.session import Database
 from tests.db_fixtures import NOW
 
@@ -39,7 +48,11 @@ def test_demo_data_is_deterministic_and_covers_every_status(database: Database, 
     assert digest(again) == digest(database)
     with database.engine.connect() as connection:
         statuses = set(connection.execute(select(Offer.status).distinct()).scalars())
+        interviews = set(connection.execute(select(Interview.status).distinct()).scalars())
+        feedback = connection.execute(select(func.count(NegativeFeedback.id))).scalar_one()
     assert statuses == set(OfferStatus)
+    assert interviews == {InterviewStatus.SCHEDULED, InterviewStatus.COMPLETED}
+    assert feedback > 0
 
 
 def test_named_students_are_in_their_known_situations(database: Database) -> None:

@@ -247,6 +247,7 @@ def _bulk_details(session: Session, rng: random.Random, student_ids: list[int],
         session.execute(insert(AvailabilityCalendar), calendars)
     if pools:
         session.execute(insert(TalentPoolEntry), pools)
+    _bulk_interviews_and_feedback(session, rng, offers, now)
     steps = []
     for offer_id in approved:  # insurance at every stage
         done = rng.randint(0, len(InsuranceStepKind))
@@ -256,6 +257,30 @@ def _bulk_details(session: Session, rng: random.Random, student_ids: list[int],
                           if index < done else None})
     if steps:
         session.execute(insert(InsuranceStep), steps)
+
+
+def _bulk_interviews_and_feedback(session: Session, rng: random.Random, offers: list[dict],
+                                  now: dt.datetime) -> None:
+    """Interviews for offers under the employer's evaluation (coming) or past it (done), and
+    the employer's note on some programs left without an excuse."""
+    interviews, feedback = [], []
+    for offer in offers:
+        status = offer["status"]
+        if status in (OfferStatus.ACCEPTED, OfferStatus.ADDITIONAL_EVALUATION):
+            interviews.append({"offer_id": offer["id"], "mode": rng.choice(list(InterviewMode)),
+                               "scheduled_at": now + dt.timedelta(hours=rng.randint(2, 24 * 14)),
+                               "status": InterviewStatus.SCHEDULED})
+        elif status in (OfferStatus.FINAL_APPROVAL, OfferStatus.STARTED) and rng.random() < 0.5:
+            interviews.append({"offer_id": offer["id"], "mode": rng.choice(list(InterviewMode)),
+                               "scheduled_at": now - dt.timedelta(days=rng.randint(10, 60)),
+                               "status": InterviewStatus.COMPLETED})
+        elif status is OfferStatus.ABANDONED and rng.random() < 0.3:
+            feedback.append({"offer_id": offer["id"], "created_at": now,
+                             "note": "Öğrenci programı mazeret bildirmeden bıraktı."})
+    if interviews:
+        session.execute(insert(Interview), interviews)
+    if feedback:
+        session.execute(insert(NegativeFeedback), feedback)
 
 
 def refresh_named_students(session: Session, now: dt.datetime) -> None:
