@@ -28,5 +28,5 @@ def calendars(db: Database, student_id: int) -> list[CalendarEntry]:
         .where(AvailabilityCalendar.student_id == student_id)
         .order_by(AvailabilityCalendar.priority)
     )
-    with db.session() as session:
+    with db.reading() as session:
         return [CalendarEntry(*row) for row in session.execute(query)]

@@ -52,7 +52,7 @@ def approved_programs(db: Database, student_id: int) -> list[ApprovedProgram]:
         .where(Offer.student_id == student_id, Offer.status.in_(APPROVED))
         .order_by(Offer.start_date, Offer.id)
     )
-    with db.session() as session:
+    with db.reading() as session:
         offers = session.execute(offers_query).all()
         steps: dict[int, dict[InsuranceStepKind, dt.datetime | None]] = {
             offer_id: dict.fromkeys(InsuranceStepKind) for offer_id, *_ in offers

@@ -109,7 +109,7 @@ def _record_failure(session, channel: str, external_user_id: str, failure: LinkO
 
 def linked_student(db: Database, channel: str, external_user_id: str) -> int | None:
     """The student linked to this verified chat identity, if any."""
-    with db.session() as session:
+    with db.reading() as session:
         return session.execute(
             select(ChatIdentity.student_id).where(
                 ChatIdentity.channel == channel, ChatIdentity.external_user_id == external_user_id

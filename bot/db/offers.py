@@ -69,7 +69,7 @@ def _student_offers(db: Database, student_id: int, *conditions: Any,
         .where(Offer.student_id == student_id, *conditions)
         .order_by(*order_by)
     )
-    with db.session() as session:
+    with db.reading() as session:
         return [
             OfferDetails(
                 offer_id=offer.id, employer_name=employer_name, employee_count=employee_count,
@@ -147,7 +147,7 @@ def rights_used(db: Database, student_id: int, year: int) -> dict[ProgramType, s
         )
         .order_by(Offer.start_date)
     )
-    with db.session() as session:
+    with db.reading() as session:
         used: dict[ProgramType, str] = {}
         for program_type, employer_name in session.execute(query):
             used.setdefault(program_type, employer_name)
@@ -176,5 +176,5 @@ def upcoming_interviews(db: Database, student_id: int, now: dt.datetime) -> list
         )
         .order_by(Interview.scheduled_at)
     )
-    with db.session() as session:
+    with db.reading() as session:
         return [UpcomingInterview(*row) for row in session.execute(query)]

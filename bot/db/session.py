@@ -47,6 +47,10 @@ class Database:
     def __init__(self, url: str | None = None) -> None:
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, future=True, expire_on_commit=False)
+        # Reads need no transaction: autocommit saves the BEGIN/COMMIT round trips.
+        self._read_sessions = sessionmaker(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"), future=True
+        )
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -58,6 +62,16 @@ class Database:
         except BaseException:
             session.rollback()
             raise
+        finally:
+            session.close()
+
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for queries only, each statement on its own (no transaction)."""
+        session = self._read_sessions()
+        try:
+            yield session
         finally:
             session.close()
 
