@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import httpx
 import pytest
 import yaml
 
+from bot.config import PROJECT_ROOT
 from bot.db import review, staff
 from bot.db.models import StaffRole
 from bot.db.session import Database
@@ -323,3 +327,37 @@ def test_dashboard_data(app: str, seeded: dict[str, int]) -> None:
         "tg": 1, "rest": 1, "web-anon": 1, "web": 1}
     assert {t["key"] for t in data["top_topics"]} == {"payment_date", "insurance_who"}
     assert client.get("/static/vendor/chart.umd.min.js").status_code == 200
+
+
+# --- command line --------------------------------------------------------------------------
+
+
+def _cli(database: Database, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    url = database.engine.url.render_as_string(hide_password=False)
+    return subprocess.run([sys.executable, "-m", "bot", *args], input=stdin, text=True,
+                          capture_output=True, env={**os.environ, "DATABASE_URL": url},
+                          cwd=PROJECT_ROOT, timeout=300)
+
+
+def test_staff_accounts_purge_and_export_from_the_command_line(
+        database: Database, seeded: dict[str, int], tmp_path) -> None:
+    added = _cli(database, "staff", "add", "zeynep", "--role", "admin", "--password-stdin",
+                 stdin=PASSWORD + "\n")
+    assert added.returncode == 0, added.stderr
+    assert staff.authenticate(database, "zeynep", PASSWORD, NOW).is_admin
+    short = _cli(database, "staff", "add", "can", "--role", "reviewer", "--password-stdin",
+                 stdin="kısa\n")
+    assert short.returncode == 1 and "en az 10 karakter" in short.stderr
+
+    purged = _cli(database, "purge-transcripts", "--older-than", "30d")
+    assert purged.returncode == 0, purged.stderr
+    assert review.get_conversation(database, seeded["old"]) is None
+    assert review.get_conversation(database, seeded["faq"]) is not None
+
+    message = review.get_conversation(database, seeded["fallback"]).messages[0]
+    review.set_correction(database, message.id, "out_of_scope", None, 1, NOW)
+    output = tmp_path / "corrections.yml"
+    exported = _cli(database, "export-nlu", "--output", str(output))
+    assert exported.returncode == 0, exported.stderr
+    assert yaml.safe_load(output.read_text(encoding="utf-8"))["nlu"] == [
+        {"intent": "out_of_scope", "examples": "- kpss puanım yeterli mi acaba\n"}]

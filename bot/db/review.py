@@ -476,18 +476,20 @@ def purge(db: Database, older_than: dt.datetime) -> int:
     Whole conversations whose last message is older go (tags, notes, corrections with them),
     as do older messages of conversations still going on and Rasa's older events.
     """
+    keep_session = {"synchronize_session": False}
     with db.session() as session:
         old = select(ReviewConversation.id).where(ReviewConversation.last_event_at < older_than)
         gone = session.scalar(select(func.count()).select_from(old.subquery()))
-        for model in (ReviewTag, ReviewNote):
-            session.execute(delete(model).where(model.conversation_id.in_(old)))
         old_messages = select(ReviewMessage.id).where(or_(
             ReviewMessage.sent_at < older_than, ReviewMessage.conversation_id.in_(old)))
-        session.execute(delete(ReviewCorrection).where(
-            ReviewCorrection.message_id.in_(old_messages)))
-        session.execute(delete(ReviewMessage).where(ReviewMessage.id.in_(old_messages)))
-        session.execute(delete(ReviewConversation).where(
-            ReviewConversation.last_event_at < older_than))
+        for statement in (
+            delete(ReviewTag).where(ReviewTag.conversation_id.in_(old)),
+            delete(ReviewNote).where(ReviewNote.conversation_id.in_(old)),
+            delete(ReviewCorrection).where(ReviewCorrection.message_id.in_(old_messages)),
+            delete(ReviewMessage).where(ReviewMessage.id.in_(old_messages)),
+            delete(ReviewConversation).where(ReviewConversation.last_event_at < older_than),
+        ):
+            session.execute(statement, execution_options=keep_session)
         if _has_rasa_events(session):
             session.execute(delete(RASA_EVENTS).where(
                 RASA_EVENTS.c.timestamp < older_than.timestamp()))
