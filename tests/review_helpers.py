@@ -76,20 +76,28 @@ def serving(db: Database) -> Iterator[str]:
     from bot.review.server import create_app
 
     port = free_port()
+    app = create_app(db, dataclasses.replace(load_settings(), review_port=port))
     loop = asyncio.new_event_loop()
-    runner = web.AppRunner(create_app(db, dataclasses.replace(load_settings(),
-                                                              review_port=port)))
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    runner = web.AppRunner(app)
+    ready = threading.Event()
+
+    def serve() -> None:  # the whole server lives in this thread's own event loop
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
+    assert ready.wait(30), "the review app did not start"
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         loop.call_soon_threadsafe(loop.stop)
-        thread.join()
-        loop.run_until_complete(runner.cleanup())
-        loop.close()
+        thread.join(30)
 
 
 def csrf_of(html: str) -> str:

@@ -140,8 +140,9 @@ def _cookie_options(request: web.Request) -> dict[str, Any]:
 
 
 async def login_page(request: web.Request) -> web.Response:
-    """The login form, with a CSRF token bound to a cookie."""
-    token = secrets.token_urlsafe(32)
+    """The login form, with a CSRF token bound to a cookie (kept across reloads and tabs)."""
+    existing = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    token = existing if len(existing) == 43 else secrets.token_urlsafe(32)
     response = _render(request, "login.mako", login_csrf=token, error=None)
     response.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=3600, **_cookie_options(request))
     return response
