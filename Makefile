@@ -7,7 +7,7 @@ NODE_ASSETS := node_modules/.package-lock.json
 PIP_VERSION := 24.0
 
 .DEFAULT_GOAL := help
-.PHONY: help install train migrate run shell test eval lint lock clean
+.PHONY: help install train migrate run shell test eval lint lock clean bench-review
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ test: train $(NODE_ASSETS)  ## run the whole test suite (installs Debian's chrom
 
 eval: train  ## measure NLU on tests/data/nlu_test.yml against Rasa's default pipeline
 	$(PY) -m bot eval
+
+bench-review: $(INSTALLED)  ## time the staff review pages on 100k conversations in PostgreSQL
+	$(PY) -m bot.review.benchmark
 
 lint: $(INSTALLED)  ## ruff
 	$(PY) -m ruff check .

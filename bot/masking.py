@@ -75,6 +75,17 @@ def mask_value(value: Any) -> Any:
     return value
 
 
+# Ids Rasa itself puts into a message's metadata (a model fingerprint is not a secret).
+RASA_METADATA_KEYS = frozenset({"model_id", "assistant_id"})
+
+
+def _mask_metadata(metadata: Any) -> Any:
+    if not isinstance(metadata, dict):
+        return mask_value(metadata)
+    return {key: value if key in RASA_METADATA_KEYS else mask_value(value)
+            for key, value in metadata.items()}
+
+
 def mask_event(event: dict[str, Any]) -> dict[str, Any]:
     """A serialised Rasa event with the personal data in its free-text parts masked.
 
@@ -86,7 +97,7 @@ def mask_event(event: dict[str, Any]) -> dict[str, Any]:
     kind = event.get("event")
     if kind == "user":
         masked["text"] = mask_value(event.get("text"))
-        masked["metadata"] = mask_value(event.get("metadata"))
+        masked["metadata"] = _mask_metadata(event.get("metadata"))
         parse_data = dict(event.get("parse_data") or {})
         if "text" in parse_data:
             parse_data["text"] = mask_value(parse_data["text"])

@@ -86,3 +86,12 @@ def test_events_are_masked_where_people_write_and_kept_where_the_dialogue_needs_
     assert masked_bot["data"]["buttons"][0] == {"title": EMAIL, "payload": "/affirm"}
     assert masked_bot["metadata"]["utter_action"] == "utter_x"
     assert user["text"] == f"hesabımı bağla {code}"  # the turn's own copy is untouched
+
+
+def test_rasa_ids_in_metadata_are_kept() -> None:
+    event = {"event": "user", "text": "merhaba", "parse_data": {},
+             "metadata": {"model_id": "8f3a2b9c4d5e6f708192a3b4c5d6e7f8", "assistant_id": "x",
+                          "note": "kodum 4F7K2Q"}}
+    metadata = mask_event(event)["metadata"]
+    assert metadata["model_id"] == "8f3a2b9c4d5e6f708192a3b4c5d6e7f8"
+    assert metadata["note"] == f"kodum {LINK_CODE}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, case, column, delete, exists, func, or_, select, table, update
@@ -495,12 +495,3 @@ def purge(db: Database, older_than: dt.datetime) -> int:
                 RASA_EVENTS.c.timestamp < older_than.timestamp()))
     return gone or 0
 
-
-def topics_in_use(db: Database) -> Iterable[str]:
-    """Intents and `faq/<key>` topics seen in user messages, for the filter list."""
-    with db.session() as session:
-        intents = session.scalars(select(ReviewMessage.intent).distinct()
-                                  .where(ReviewMessage.intent.isnot(None)))
-        keys = session.scalars(select(ReviewMessage.faq_key).distinct()
-                               .where(ReviewMessage.faq_key.isnot(None)))
-        return sorted({*intents, *(f"faq/{key}" for key in keys)} - {"faq"})

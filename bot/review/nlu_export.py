@@ -38,7 +38,7 @@ class Topic:
         return self.name.partition("/")[2] or None
 
 
-def _training_examples(nlu_dir: Path) -> dict[str, list[str]]:
+def training_examples(nlu_dir: Path) -> dict[str, list[str]]:
     """The examples of every training intent in data/nlu/, by intent."""
     examples: dict[str, list[str]] = {}
     for path in sorted(nlu_dir.glob("*.yml")):
@@ -60,7 +60,7 @@ def topics() -> tuple[Topic, ...]:
             if name.startswith("utter_faq/") and variants:
                 title = (variants[0].get("metadata") or {}).get("title")
                 titles[name.removeprefix("utter_")] = title or name
-    names = sorted(_training_examples(NLU_DIR), key=lambda n: (not n.startswith("faq/"), n))
+    names = sorted(training_examples(NLU_DIR), key=lambda n: (not n.startswith("faq/"), n))
     return tuple(Topic(name, titles.get(name, name)) for name in names)
 
 
@@ -75,7 +75,7 @@ def export_yaml(db: Database, nlu_dir: Path = NLU_DIR) -> tuple[str, int]:
     Examples already in the training data (after Turkish folding) and repeated corrections
     are left out; so are texts Rasa would read as entity annotations.
     """
-    seen = {normalize(text) for examples in _training_examples(nlu_dir).values()
+    seen = {normalize(text) for examples in training_examples(nlu_dir).values()
             for text in examples}
     by_intent: dict[str, list[str]] = {}
     for intent, raw in review.corrected_examples(db):

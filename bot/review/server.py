@@ -234,10 +234,10 @@ async def conversations(request: web.Request) -> web.Response:
     threshold = request.app[SETTINGS_KEY].review_low_confidence
     rows, more = await _db(request, review.list_conversations, filters, threshold, page)
     tags = await _db(request, review.all_tags)
-    topics_seen = await _db(request, review.topics_in_use)
     query = {k: v for k, v in request.query.items() if k != "page" and v}
     return _render(request, "conversations.mako", rows=rows, page=page, more=more,
-                   query=dict(request.query), tags=tags, topics=topics_seen,
+                   query=dict(request.query), tags=tags,
+                   topics=[topic.name for topic in nlu_export.topics()],
                    page_url=lambda p: "/conversations?" + urlencode({**query, "page": p}),
                    export_query=urlencode(query), threshold=threshold)
 

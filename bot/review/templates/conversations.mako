@@ -53,7 +53,7 @@
 <p class="empty">Bu filtrelere uyan konuşma yok.</p>
 % else:
 <table class="list" id="conversation-list">
-  <thead><tr><th>Kanal</th><th>Başlangıç</th><th>Mesaj</th><th>En düşük güven</th><th>Durum</th><th></th></tr></thead>
+  <thead><tr><th>Kanal</th><th>Başlangıç</th><th>Kullanıcı mesajı</th><th>En düşük güven</th><th>Durum</th><th></th></tr></thead>
   <tbody>
   % for row in rows:
   <tr data-id="${row.id}">
