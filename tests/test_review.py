@@ -361,3 +361,14 @@ def test_staff_accounts_purge_and_export_from_the_command_line(
     assert exported.returncode == 0, exported.stderr
     assert yaml.safe_load(output.read_text(encoding="utf-8"))["nlu"] == [
         {"intent": "out_of_scope", "examples": "- kpss puanım yeterli mi acaba\n"}]
+
+
+def test_unknown_pages_and_conversations_get_a_turkish_answer(app: str) -> None:
+    client, csrf = login(app, "ayse")
+    for path in ("/conversations/99999", "/yok", "/conversations/abc"):
+        answer = client.get(path)
+        assert answer.status_code == 404 and "Sayfa bulunamadı." in answer.text
+    answer = client.post("/conversations/99999/tags", data={"tag": "x", "csrf": csrf})
+    assert answer.status_code == 404 and "Traceback" not in answer.text
+    answer = client.post("/conversations/1/notes", data={"note": "x" * 100_000, "csrf": csrf})
+    assert answer.status_code == 413 and "çok büyük" in answer.text

@@ -313,6 +313,12 @@ def get_conversation(db: Database, conversation_id: int) -> ConversationView | N
         return ConversationView(row, c.last_event_at, messages, notes)
 
 
+def conversation_exists(db: Database, conversation_id: int) -> bool:
+    """True if there is such a conversation."""
+    with db.session() as session:
+        return session.get(ReviewConversation, conversation_id) is not None
+
+
 def add_tag(db: Database, conversation_id: int, tag: str) -> None:
     """Tags the conversation (once)."""
     with db.session() as session:

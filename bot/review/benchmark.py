@@ -208,8 +208,10 @@ def load(db: Database, conversations: int, progress: Callable[[str], None]) -> i
                 total_events += generator.conversation(conversation_id, writers)
             for name in ("events", "conversations", "messages", "corrections", "tags"):
                 buffers[name].seek(0)
-                cursor.copy_expert(f"COPY {COPY_COLUMNS[name]} FROM STDIN WITH (FORMAT csv)",
-                                   buffers[name])
+                options = ", FORCE_NOT_NULL (text, folded_text)" if name == "messages" else ""
+                cursor.copy_expert(
+                    f"COPY {COPY_COLUMNS[name]} FROM STDIN WITH (FORMAT csv{options})",
+                    buffers[name])
             raw.commit()
             progress(f"  {min(start + BATCH - 1, conversations):>7} conversations, "
                      f"{total_events:>9} events")
@@ -271,7 +273,8 @@ def _login(base: str) -> httpx.Client:
 def _time(client: httpx.Client, paths: Callable[[], tuple[str, dict[str, str]]],
           runs: int) -> list[float]:
     for _ in range(3):  # warm-up
-        client.get(*paths())
+        path, params = paths()
+        client.get(path, params=params)
     timings = []
     for _ in range(runs):
         path, params = paths()

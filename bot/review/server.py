@@ -90,6 +90,19 @@ def _render(request: web.Request, name: str, status: int = 200, **context: Any) 
 # --- middlewares ---------------------------------------------------------------------------
 
 
+ERROR_TEXTS = {404: "Sayfa bulunamadı.", 405: "Bu adreste bu işlem yapılamaz.",
+               413: "Gönderilen veri çok büyük."}
+
+
+def _turkish_error(error: web.HTTPException) -> str:
+    """Our own Turkish text, or a Turkish one where aiohttp would answer in English."""
+    if error.status in ERROR_TEXTS:
+        return ERROR_TEXTS[error.status]
+    if error.text and not error.text.startswith(f"{error.status}:"):
+        return error.text
+    return "İstek işlenemedi."
+
+
 @web.middleware
 async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Strict headers on every answer; errors become a Turkish page, never a trace."""
@@ -99,7 +112,7 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
         if error.status < 400:
             raise
         response = _render(request, "error.mako", status=error.status,
-                           message=error.text if error.status != 404 else "Sayfa bulunamadı.")
+                           message=_turkish_error(error))
     except Exception:
         logger.exception("review app error on %s", request.path)
         response = _render(request, "error.mako", status=500,
@@ -262,9 +275,16 @@ def _back(conversation_id: int) -> web.HTTPSeeOther:
     return web.HTTPSeeOther(f"/conversations/{conversation_id}")
 
 
+async def _existing_conversation(request: web.Request) -> int:
+    conversation_id = _conversation_id(request)
+    if not await _db(request, review.conversation_exists, conversation_id):
+        raise web.HTTPNotFound()
+    return conversation_id
+
+
 async def add_tag(request: web.Request) -> web.Response:
     """Tags the conversation."""
-    conversation_id = _conversation_id(request)
+    conversation_id = await _existing_conversation(request)
     tag = " ".join(str((await request.post()).get("tag", "")).split())[:MAX_TAG_LENGTH]
     if tag:
         await _db(request, review.add_tag, conversation_id, tag)
@@ -280,7 +300,7 @@ async def remove_tag(request: web.Request) -> web.Response:
 
 async def add_note(request: web.Request) -> web.Response:
     """Leaves a note."""
-    conversation_id = _conversation_id(request)
+    conversation_id = await _existing_conversation(request)
     note = str((await request.post()).get("note", "")).strip()[:MAX_NOTE_LENGTH]
     if note:
         await _db(request, review.add_note, conversation_id, request["staff"].id, note, _now())
@@ -289,7 +309,7 @@ async def add_note(request: web.Request) -> web.Response:
 
 async def mark_reviewed(request: web.Request) -> web.Response:
     """Marks the conversation reviewed, or not reviewed again."""
-    conversation_id = _conversation_id(request)
+    conversation_id = await _existing_conversation(request)
     reviewed = (await request.post()).get("reviewed") == "1"
     await _db(request, review.set_reviewed, conversation_id,
               request["staff"].id if reviewed else None, _now())
