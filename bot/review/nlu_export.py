@@ -73,7 +73,8 @@ def export_yaml(db: Database, nlu_dir: Path = NLU_DIR) -> tuple[str, int]:
     """The corrected examples as a Rasa NLU file, and how many examples it holds.
 
     Examples already in the training data (after Turkish folding) and repeated corrections
-    are left out; so are texts Rasa would read as entity annotations.
+    are left out; so are button payloads ("/intent") and texts Rasa would read as entity
+    annotations.
     """
     seen = {normalize(text) for examples in training_examples(nlu_dir).values()
             for text in examples}
@@ -81,7 +82,7 @@ def export_yaml(db: Database, nlu_dir: Path = NLU_DIR) -> tuple[str, int]:
     for intent, raw in review.corrected_examples(db):
         text = " ".join(raw.split())
         folded = normalize(text)
-        if not folded or folded in seen or _ANNOTATION.search(text):
+        if not folded or folded in seen or text.startswith("/") or _ANNOTATION.search(text):
             continue
         seen.add(folded)
         by_intent.setdefault(intent, []).append(text)
