@@ -69,14 +69,15 @@ def add_staff(db: Database, username: str, role: StaffRole = StaffRole.REVIEWER)
 
 
 @contextmanager
-def serving(db: Database) -> Iterator[str]:
+def serving(db: Database, purge_daily: bool = False) -> Iterator[str]:
     """The review app on `db`, served on a free port in a background thread."""
     from aiohttp import web
 
     from bot.review.server import create_app
 
     port = free_port()
-    app = create_app(db, dataclasses.replace(load_settings(), review_port=port))
+    app = create_app(db, dataclasses.replace(load_settings(), review_port=port),
+                     purge_daily=purge_daily)
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(app)
     ready = threading.Event()

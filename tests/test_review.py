@@ -372,3 +372,23 @@ def test_unknown_pages_and_conversations_get_a_turkish_answer(app: str) -> None:
     assert answer.status_code == 404 and "Traceback" not in answer.text
     answer = client.post("/conversations/1/notes", data={"note": "x" * 100_000, "csrf": csrf})
     assert answer.status_code == 413 and "çok büyük" in answer.text
+
+
+def test_the_running_app_purges_old_conversations_at_start(database: Database) -> None:
+    old = seed_conversation(database, "rest:old", NOW - dt.timedelta(days=200), [
+        Said("eski soru", "greet", 0.9)])
+    recent = seed_conversation(database, "rest:new", NOW - dt.timedelta(days=2), [
+        Said("yeni soru", "greet", 0.9)])
+    with serving(database, purge_daily=True):
+        assert review.get_conversation(database, old) is None
+        assert review.get_conversation(database, recent) is not None
+
+
+def test_button_payloads_are_not_exported(database: Database) -> None:
+    conversation = seed_conversation(database, "rest:p", NOW, [
+        Said("/none_of_these", "none_of_these", 1.0)])
+    message = review.get_conversation(database, conversation).messages[0]
+    staff_id = staff.add_staff(database, "ayse", PASSWORD, StaffRole.REVIEWER, NOW)
+    review.set_correction(database, message.id, "human_handoff", None, staff_id, NOW)
+    text, count = export_yaml(database)
+    assert count == 0 and "none_of_these" not in text

@@ -456,20 +456,26 @@ async def index(request: web.Request) -> web.Response:
 # --- the app -------------------------------------------------------------------------------
 
 
-async def _purge_daily(app: web.Application) -> Any:
-    """Deletes transcripts older than TRANSCRIPT_RETENTION_DAYS now and once a day."""
-    async def loop() -> None:
-        while True:
-            days = app[SETTINGS_KEY].transcript_retention_days
-            try:
-                gone = await asyncio.to_thread(review.purge, app[DB_KEY],
-                                               _now() - dt.timedelta(days=days))
-                logger.info("retention: purged %d conversations older than %d days", gone, days)
-            except Exception:
-                logger.exception("retention purge failed; will retry tomorrow")
-            await asyncio.sleep(PURGE_INTERVAL)
+async def _purge_old(app: web.Application) -> None:
+    days = app[SETTINGS_KEY].transcript_retention_days
+    try:
+        gone = await asyncio.to_thread(review.purge, app[DB_KEY],
+                                       _now() - dt.timedelta(days=days))
+        logger.info("retention: purged %d conversations older than %d days", gone, days)
+    except Exception:
+        logger.exception("retention purge failed; will retry tomorrow")
 
-    task = asyncio.create_task(loop())
+
+async def _purge_daily(app: web.Application) -> Any:
+    """Deletes transcripts older than TRANSCRIPT_RETENTION_DAYS at start, then once a day."""
+    await _purge_old(app)
+
+    async def every_day() -> None:
+        while True:
+            await asyncio.sleep(PURGE_INTERVAL)
+            await _purge_old(app)
+
+    task = asyncio.create_task(every_day())
     yield
     task.cancel()
 
