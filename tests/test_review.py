@@ -392,3 +392,14 @@ def test_button_payloads_are_not_exported(database: Database) -> None:
     review.set_correction(database, message.id, "human_handoff", None, staff_id, NOW)
     text, count = export_yaml(database)
     assert count == 0 and "none_of_these" not in text
+
+
+def test_a_pressed_topic_button_counts_for_its_faq_topic(database: Database) -> None:
+    press = {"event": "user", "timestamp": NOW.timestamp(),
+             "text": '/choose_faq{"faq_key":"program_period"}',
+             "parse_data": {"intent": {"name": "choose_faq", "confidence": 1.0},
+                            "entities": [{"entity": "faq_key", "value": "program_period"}]}}
+    review.record_events(database, "rest:b", [press])
+    assert len(_ids(database, topic="faq/program_period")) == 1
+    message = review.get_conversation(database, next(iter(_ids(database)))).messages[0]
+    assert (message.intent, message.faq_key) == ("choose_faq", "program_period")

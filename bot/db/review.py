@@ -56,10 +56,16 @@ def _timestamp(event: dict[str, Any]) -> dt.datetime:
 
 
 def _understanding(parse_data: dict[str, Any]) -> tuple[str | None, str | None, float | None]:
-    """Intent, FAQ topic key and confidence (the lower of intent and topic) of a parse."""
+    """Intent, FAQ topic key and confidence (the lower of intent and topic) of a parse.
+
+    A pressed topic button (`choose_faq`) carries its topic as the `faq_key` entity.
+    """
     intent = (parse_data.get("intent") or {}).get("name")
     confidence = (parse_data.get("intent") or {}).get("confidence")
     faq_key = None
+    if intent == "choose_faq":
+        faq_key = next((entity.get("value") for entity in parse_data.get("entities") or []
+                        if entity.get("entity") == "faq_key"), None)
     if intent == "faq":
         response = ((parse_data.get("response_selector") or {}).get("faq") or {}).get(
             "response") or {}

@@ -7,7 +7,7 @@
   def fmt_time(value):
       return value.astimezone(tz).strftime("%d.%m.%Y %H:%M:%S")
   def topic_of(intent, faq_key):
-      return f"faq/{faq_key}" if intent == "faq" and faq_key else intent
+      return f"faq/{faq_key}" if faq_key else intent
   row = view.row
   here = f"/conversations/{row.id}"
 %>

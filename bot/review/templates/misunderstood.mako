@@ -3,7 +3,7 @@
 <%def name="title()">Anlaşılamayanlar</%def>
 <%
   def topic_of(intent, faq_key):
-      return f"faq/{faq_key}" if intent == "faq" and faq_key else intent
+      return f"faq/{faq_key}" if faq_key else intent
 %>
 <h1>Anlaşılamayan mesajlar</h1>
 <p>Geri dönüşe düşen veya güveni ${"%.2f" % threshold} altında kalan, henüz ele alınmamış kullanıcı mesajları;
