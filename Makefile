@@ -7,7 +7,7 @@ NODE_ASSETS := node_modules/.package-lock.json
 PIP_VERSION := 24.0
 
 .DEFAULT_GOAL := help
-.PHONY: help install train migrate run shell test eval bench-db lint lock clean
+.PHONY: help install train migrate run shell test eval bench-db bench-review lint lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ eval: train  ## measure NLU on tests/data/nlu_test.yml against Rasa's default pi
 
 bench-db: $(INSTALLED)  ## time the status queries on 200k students / 1M offers (PostgreSQL, SQLite)
 	$(PY) -m bot.benchmarks.db
+
+bench-review: $(INSTALLED)  ## time the staff review pages on 100k conversations in PostgreSQL
+	$(PY) -m bot.review.benchmark
 
 lint: $(INSTALLED)  ## ruff
 	$(PY) -m ruff check .

@@ -7,6 +7,10 @@
     python -m bot migrate  bring the offer database (DATABASE_URL, else var/staj.db) up to date
     python -m bot seed-demo [--students N]   fill an empty database with demo data
     python -m bot link-code --student ID     issue a one-time code, as the portal would
+    python -m bot staff add NAME --role reviewer|admin [--password-stdin]   a staff account
+    python -m bot purge-transcripts [--older-than 180d]   delete old conversations
+    python -m bot export-nlu [--output FILE]  staff corrections as a Rasa NLU YAML file
+    python -m bot review   serve the staff review app alone (make run starts it too)
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     evaluate = commands.add_parser("eval", help="NLU evaluation against the default pipeline")
     evaluate.add_argument("--skip-default", action="store_true",
                           help="do not train and measure Rasa's default pipeline")
+    _add_review_commands(commands)
     args = parser.parse_args(argv)
 
     from bot import model
@@ -51,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "link-code":
         migrate.upgrade()
         return issue_link_code(args.student)
+    if args.command in REVIEW_COMMANDS:
+        migrate.upgrade()
+        return REVIEW_COMMANDS[args.command](args)
     if args.command == "train":
         model.ensure_trained()
         return 0
@@ -97,6 +105,98 @@ def issue_link_code(student_id: int) -> int:
     minutes = int(linking.CODE_LIFETIME.total_seconds() // 60)
     print(f"Bağlantı kodu: {code}  ({minutes} dakika geçerli, tek kullanımlık)")
     return 0
+
+
+# --- staff review of transcripts -----------------------------------------------------------
+
+
+def _add_review_commands(commands: argparse._SubParsersAction) -> None:
+    staff_parser = commands.add_parser("staff", help="manage staff accounts of the review app")
+    staff_commands = staff_parser.add_subparsers(dest="staff_command", required=True)
+    add = staff_commands.add_parser("add", help="create a staff account (or reset its password)")
+    add.add_argument("username")
+    add.add_argument("--role", choices=["reviewer", "admin"], required=True)
+    add.add_argument("--password-stdin", action="store_true",
+                     help="read the password from the first line of standard input")
+    purge = commands.add_parser("purge-transcripts", help="delete old conversations completely")
+    purge.add_argument("--older-than", type=_days, default=None,
+                       help="e.g. 180d (default: TRANSCRIPT_RETENTION_DAYS, 180)")
+    export = commands.add_parser("export-nlu", help="corrected examples as Rasa NLU YAML")
+    export.add_argument("--output", default="-", help="file to write (default: stdout)")
+    commands.add_parser("review", help="serve the staff review app")
+
+
+def _days(value: str) -> int:
+    raw = value.strip().lower().removesuffix("d")
+    if not raw.isdigit():
+        raise argparse.ArgumentTypeError("give a number of days, e.g. 180d")
+    return int(raw)
+
+
+def staff_add(args: argparse.Namespace) -> int:
+    """Creates a staff account; the password is asked twice, or read from stdin."""
+    import getpass
+
+    from bot.db import staff
+    from bot.db.models import StaffRole
+    from bot.db.session import Database
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Parola: ")
+        if getpass.getpass("Parola (tekrar): ") != password:
+            print("Parolalar aynı değil.", file=sys.stderr)
+            return 1
+    try:
+        staff.add_staff(Database(), args.username, password, StaffRole(args.role),
+                        dt.datetime.now(dt.timezone.utc))
+    except ValueError:
+        print(f"Kullanıcı adı 3-64 küçük harf, rakam, nokta, tire olmalı; parola en az "
+              f"{staff.MIN_PASSWORD_LENGTH} karakter.", file=sys.stderr)
+        return 1
+    print(f"Personel hesabı hazır: {args.username} ({args.role})")
+    return 0
+
+
+def purge_transcripts(args: argparse.Namespace) -> int:
+    """Deletes conversations older than the retention period."""
+    from bot.db import review
+    from bot.db.session import Database
+
+    days = args.older_than if args.older_than is not None else (
+        load_settings().transcript_retention_days)
+    cutoff = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)
+    gone = review.purge(Database(), cutoff)
+    print(f"Deleted {gone} conversations (and all events) older than {days} days.")
+    return 0
+
+
+def export_nlu(args: argparse.Namespace) -> int:
+    """Writes the staff's corrected examples as a Rasa NLU YAML file."""
+    from bot.db.session import Database
+    from bot.review.nlu_export import export_yaml
+
+    text, count = export_yaml(Database())
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        with open(args.output, "w", encoding="utf-8") as file:
+            file.write(text)
+        print(f"{count} examples written to {args.output}", file=sys.stderr)
+    return 0
+
+
+def serve_review(args: argparse.Namespace) -> int:
+    """Serves the staff review app until stopped."""
+    from bot.review import server
+
+    server.main(load_settings())
+    return 0
+
+
+REVIEW_COMMANDS = {"staff": staff_add, "purge-transcripts": purge_transcripts,
+                   "export-nlu": export_nlu, "review": serve_review}
 
 
 if __name__ == "__main__":

@@ -25,6 +25,16 @@ def _int(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be an integer, got {raw!r}") from error
 
 
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as error:
+        raise SystemExit(f"{name} must be a number, got {raw!r}") from error
+
+
 @dataclass(frozen=True)
 class NetMinimumWage:
     """The monthly net minimum wage the stipend rule refers to, and where the figure comes from.
@@ -67,6 +77,10 @@ class Settings:
     action_port: int
     max_message_chars: int
     net_minimum_wage: NetMinimumWage | None
+    # Staff review (bot/review/): own port, retention of transcripts, "low confidence" line.
+    review_port: int = 8090
+    transcript_retention_days: int = 180
+    review_low_confidence: float = 0.5
 
     @property
     def action_server_url(self) -> str:
@@ -83,4 +97,7 @@ def load_settings() -> Settings:
         action_port=_int("ACTION_PORT", 5055),
         max_message_chars=_int("MAX_MESSAGE_CHARS", 1500),
         net_minimum_wage=_net_minimum_wage(),
+        review_port=_int("REVIEW_PORT", 8090),
+        transcript_retention_days=_int("TRANSCRIPT_RETENTION_DAYS", 180),
+        review_low_confidence=_float("REVIEW_LOW_CONFIDENCE", 0.5),
     )

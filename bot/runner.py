@@ -44,9 +44,20 @@ def start_action_server(
     return process
 
 
+def start_review_server(settings: Settings) -> subprocess.Popen:
+    """Starts the staff review app (bot/review/) on REVIEW_PORT; waits until it answers."""
+    process = subprocess.Popen([sys.executable, "-m", "bot", "review"], cwd=PROJECT_ROOT,
+                               start_new_session=True)
+    _wait_until_up(f"http://{settings.host}:{settings.review_port}/login", process)
+    return process
+
+
 def rasa_environment(settings: Settings) -> dict[str, str]:
-    """The environment for Rasa: endpoints.yml reads the action server's URL from it."""
-    return {**os.environ, "ACTION_SERVER_URL": settings.action_server_url}
+    """The environment for Rasa: endpoints.yml reads the action server's and database's URLs."""
+    from bot.db.session import database_url
+
+    return {**os.environ, "ACTION_SERVER_URL": settings.action_server_url,
+            "DATABASE_URL": database_url()}
 
 
 def rasa_command(subcommand: str, model: Path, settings: Settings) -> list[str]:
@@ -90,6 +101,7 @@ def run(model: Path, settings: Settings) -> int:
             start_new_session=True,
         )
         processes.append(rasa)
+        processes.append(start_review_server(settings))
         _wait_until_up(f"http://{settings.host}:{settings.rasa_port}/", rasa)
         base = f"http://{settings.host}:{settings.rasa_port}"
         print(
@@ -98,6 +110,8 @@ def run(model: Path, settings: Settings) -> int:
             "       -d '{\"sender\": \"deneme\", \"message\": \"staj ücreti ödenecek mi?\"}'\n"
             "  or, in another terminal: make shell (stop this one first: both use the same ports)\n"
             f"HTTP API: {base}/status (bound to {settings.host} only)\n"
+            f"Staff review: http://{settings.host}:{settings.review_port}/ "
+            "(create an account: python -m bot staff add NAME --role admin)\n"
             "Ctrl-C stops everything.\n",
             flush=True,
         )

@@ -9,9 +9,15 @@ from typing import Any
 import pytest
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's chromium, launched once per test session through `executable_path`."""
+    """Debian's chromium, launched once per test module through `executable_path`.
+
+    Module scope, not session: Playwright's sync API keeps its event loop marked as running in
+    the main thread while it lives, so later tests that run an asyncio loop themselves (the
+    agent in tests/conftest.py) would fail with "Cannot run the event loop while another loop
+    is running".
+    """
     from playwright.sync_api import sync_playwright
 
     executable = shutil.which("chromium")

@@ -100,8 +100,9 @@ def demo_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-def start_agent(database_url: str) -> Iterator[tuple[Any, asyncio.AbstractEventLoop]]:
-    """The current model with its own action server on `database_url`."""
+def start_agent(database_url: str, tracker_store: Any = None
+                ) -> Iterator[tuple[Any, asyncio.AbstractEventLoop]]:
+    """The current model with its own action server on `database_url` (and a tracker store)."""
     from rasa.core.agent import Agent
     from rasa.utils.endpoints import EndpointConfig
 
@@ -110,7 +111,8 @@ def start_agent(database_url: str) -> Iterator[tuple[Any, asyncio.AbstractEventL
     action_server = start_action_server(settings, {"DATABASE_URL": database_url, **TEST_WAGE})
     loop = asyncio.new_event_loop()
     try:
-        agent = Agent.load(model, action_endpoint=EndpointConfig(settings.action_server_url))
+        agent = Agent.load(model, action_endpoint=EndpointConfig(settings.action_server_url),
+                           tracker_store=tracker_store)
         yield agent, loop
     finally:
         loop.close()

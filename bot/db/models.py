@@ -10,11 +10,13 @@ import datetime as dt
 import enum
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     Date,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -322,3 +324,119 @@ class LinkAttempts(Base):
     external_user_id = Column(String(100), primary_key=True)
     failed_count = Column(Integer, nullable=False, default=0)
     locked_until = Column(UtcDateTime, nullable=True)
+
+
+# --- Staff review of transcripts (bot/review/, bot/db/review.py) ----------------------------
+# The transcript itself is Rasa's `events` table (bot/tracker_store.py, masked at save time);
+# these tables are the reviewers' index over it: one row per conversation session and per
+# user or bot message, plus staff accounts and their tags, notes and corrections.
+
+
+class StaffRole(str, enum.Enum):
+    """What a staff member may do: reviewers review; admins also manage staff and delete."""
+
+    REVIEWER = "reviewer"
+    ADMIN = "admin"
+
+
+class StaffUser(Base):
+    """A support-team account of the review app; the password is stored as a scrypt hash."""
+
+    __tablename__ = "staff_users"
+    id = Column(Integer, primary_key=True)
+    username = Column(String(64), nullable=False, unique=True)
+    password_hash = Column(String(300), nullable=False)
+    role = Column(_enum(StaffRole, "staff_role"), nullable=False)
+    created_at = Column(UtcDateTime, nullable=False, default=utc_now)
+    failed_logins = Column(Integer, nullable=False, default=0)
+    locked_until = Column(UtcDateTime, nullable=True)
+
+
+class StaffSession(Base):
+    """A signed-in browser: the cookie carries the token, the database only its hash."""
+
+    __tablename__ = "staff_sessions"
+    token_hash = Column(String(64), primary_key=True)
+    staff_id = Column(ForeignKey("staff_users.id", ondelete="CASCADE"), nullable=False,
+                      index=True)
+    csrf_token = Column(String(64), nullable=False)
+    created_at = Column(UtcDateTime, nullable=False, default=utc_now)
+    expires_at = Column(UtcDateTime, nullable=False)
+
+
+class ReviewConversation(Base):
+    """One conversation session of one sender, as reviewers list it."""
+
+    __tablename__ = "review_conversations"
+    __table_args__ = (
+        Index("ix_review_conversations_sender_started", "sender_id", "started_at"),
+        Index("ix_review_conversations_channel_started", "channel", "started_at"),
+        Index("ix_review_conversations_min_confidence", "min_confidence"),
+    )
+    id = Column(Integer, primary_key=True)
+    sender_id = Column(String(255), nullable=False)
+    channel = Column(String(20), nullable=False)
+    started_at = Column(UtcDateTime, nullable=False, index=True)
+    last_event_at = Column(UtcDateTime, nullable=False, index=True)
+    turns = Column(Integer, nullable=False, default=0)
+    min_confidence = Column(Float, nullable=True)
+    fell_back = Column(Boolean, nullable=False, default=False)
+    asked_human = Column(Boolean, nullable=False, default=False)
+    linked = Column(Boolean, nullable=False, default=False)
+    reviewed_at = Column(UtcDateTime, nullable=True)
+    reviewed_by = Column(ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True)
+
+
+class ReviewMessage(Base):
+    """A user or bot message of a conversation, masked, with what the assistant understood."""
+
+    __tablename__ = "review_messages"
+    __table_args__ = (
+        Index("ix_review_messages_conversation_position", "conversation_id", "position"),
+        CheckConstraint("kind IN ('user', 'bot')", name="kind_known"),
+    )
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(ForeignKey("review_conversations.id", ondelete="CASCADE"),
+                             nullable=False)
+    position = Column(Integer, nullable=False)
+    sent_at = Column(UtcDateTime, nullable=False, index=True)
+    kind = Column(String(4), nullable=False)
+    text = Column(Text, nullable=False, default="")
+    folded_text = Column(Text, nullable=False, default="")
+    intent = Column(String(100), nullable=True, index=True)
+    faq_key = Column(String(100), nullable=True, index=True)
+    confidence = Column(Float, nullable=True)
+    fell_back = Column(Boolean, nullable=False, default=False)
+    action = Column(String(100), nullable=True)
+
+
+class ReviewTag(Base):
+    """A tag staff put on a conversation."""
+
+    __tablename__ = "review_tags"
+    conversation_id = Column(ForeignKey("review_conversations.id", ondelete="CASCADE"),
+                             primary_key=True)
+    tag = Column(String(50), primary_key=True, index=True)
+
+
+class ReviewNote(Base):
+    """A note a staff member left on a conversation."""
+
+    __tablename__ = "review_notes"
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(ForeignKey("review_conversations.id", ondelete="CASCADE"),
+                             nullable=False, index=True)
+    staff_id = Column(ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True)
+    text = Column(Text, nullable=False)
+    created_at = Column(UtcDateTime, nullable=False, default=utc_now)
+
+
+class ReviewCorrection(Base):
+    """A reviewer's verdict on a user message: the intent (and FAQ topic) it really had."""
+
+    __tablename__ = "review_corrections"
+    message_id = Column(ForeignKey("review_messages.id", ondelete="CASCADE"), primary_key=True)
+    intent = Column(String(100), nullable=False)
+    faq_key = Column(String(100), nullable=True)
+    staff_id = Column(ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True)
+    created_at = Column(UtcDateTime, nullable=False, default=utc_now)

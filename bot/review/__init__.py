@@ -1,0 +1,1 @@
+"""Staff review web app: transcripts, corrections, dashboard, exports."""
