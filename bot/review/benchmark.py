@@ -31,6 +31,7 @@ import httpx
 import yaml
 from sqlalchemy import create_engine, text
 
+from bot.benchmarks.report import BENCHMARKS, write_section
 from bot.config import PROJECT_ROOT, load_settings
 from bot.db import staff
 from bot.db.migrate import upgrade
@@ -38,9 +39,6 @@ from bot.db.models import StaffRole
 from bot.db.session import Database
 from bot.review.nlu_export import NLU_DIR, training_examples
 
-BENCHMARKS = PROJECT_ROOT / "docs" / "BENCHMARKS.md"
-SECTION_START = "<!-- make bench-review: start -->"
-SECTION_END = "<!-- make bench-review: end -->"
 ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 CONVERSATIONS = 100_000
 BATCH = 5_000
@@ -332,18 +330,6 @@ def _p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20, method="inclusive")[-1]
 
 
-def write_section(section: str) -> None:
-    """Replaces this benchmark's section of docs/BENCHMARKS.md, keeping the others."""
-    content = BENCHMARKS.read_text(encoding="utf-8")
-    if SECTION_START in content:
-        before, _, rest = content.partition(SECTION_START)
-        _, _, after = rest.partition(SECTION_END)
-        content = before + section + after
-    else:
-        content = content.rstrip("\n") + "\n\n" + section + "\n"
-    BENCHMARKS.write_text(content, encoding="utf-8")
-
-
 def main(conversations: int = CONVERSATIONS, runs: int = RUNS) -> int:
     """Loads, measures, records, drops the database."""
     admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -391,7 +377,6 @@ def _measure(url: str, conversations: int, runs: int) -> int:
     floored = [r for r in results if "not floored" not in r[0]]
     worst = max(r[2] for r in floored)
     lines = [
-        SECTION_START,
         "## Staff review pages (`make bench-review`)",
         "",
         f"Measured {dt.date.today()} with `make bench-review` (`bot/review/benchmark.py`): a "
@@ -412,10 +397,8 @@ def _measure(url: str, conversations: int, runs: int) -> int:
         "the floor).",
         "",
         INDEX_NOTE,
-        "",
-        SECTION_END,
     ]
-    write_section("\n".join(lines))
+    write_section("bench-review", "\n".join(lines))
     print(f"Written to {BENCHMARKS.relative_to(PROJECT_ROOT)}")
     return 0 if worst < FLOOR_MS else 1
 
