@@ -32,11 +32,26 @@ class Settings:
     rasa_port: int
     action_port: int
     max_message_chars: int
+    # --- web chat widget and demo portal (issue 4) ---
+    portal_port: int
+    portal_jwt_secret: str
+    rasa_auth_token: str
 
     @property
     def action_server_url(self) -> str:
         """Where Rasa calls the custom actions."""
         return f"http://{self.host}:{self.action_port}/webhook"
+
+    @property
+    def portal_origins(self) -> list[str]:
+        """Browser origins of the portal page, the only ones allowed to open the web chat."""
+        hosts = {self.host, "localhost"} if self.host == "127.0.0.1" else {self.host}
+        return sorted(f"http://{host}:{self.portal_port}" for host in hosts)
+
+    @property
+    def rasa_url(self) -> str:
+        """Where the widget finds Rasa's socket.io endpoint."""
+        return f"http://{self.host}:{self.rasa_port}"
 
 
 def load_settings() -> Settings:
@@ -47,4 +62,7 @@ def load_settings() -> Settings:
         rasa_port=_int("RASA_PORT", 5005),
         action_port=_int("ACTION_PORT", 5055),
         max_message_chars=_int("MAX_MESSAGE_CHARS", 1500),
+        portal_port=_int("PORTAL_PORT", 8080),
+        portal_jwt_secret=os.environ.get("PORTAL_JWT_SECRET", ""),
+        rasa_auth_token=os.environ.get("RASA_AUTH_TOKEN", ""),
     )
