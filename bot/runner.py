@@ -98,7 +98,7 @@ def start_portal(settings: Settings) -> subprocess.Popen:
 RASA_AUTH_TOKEN_FILE = PROJECT_ROOT / "var" / "rasa-auth-token"
 
 
-def with_run_secrets(settings: Settings) -> Settings:
+def with_run_secrets(settings: Settings, token_file: Path = RASA_AUTH_TOKEN_FILE) -> Settings:
     """Random per-run secrets for those not set: the portal token key, the HTTP API token.
 
     A generated HTTP API token is written to var/rasa-auth-token (readable by the owner only),
@@ -106,9 +106,9 @@ def with_run_secrets(settings: Settings) -> Settings:
     """
     if not settings.rasa_auth_token:
         settings = dataclasses.replace(settings, rasa_auth_token=secrets.token_urlsafe(24))
-        RASA_AUTH_TOKEN_FILE.parent.mkdir(exist_ok=True)
-        RASA_AUTH_TOKEN_FILE.unlink(missing_ok=True)
-        descriptor = os.open(RASA_AUTH_TOKEN_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        token_file.parent.mkdir(exist_ok=True)
+        token_file.unlink(missing_ok=True)
+        descriptor = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as handle:
             handle.write(settings.rasa_auth_token + "\n")
     if not settings.portal_jwt_secret:

@@ -42,8 +42,7 @@ def run(scenario: Callable[..., Awaitable[None]], clients: int = 1) -> None:
             await scenario(*chats)
         finally:
             for chat in chats:
-                if chat.sio.connected:
-                    await chat.close()
+                await chat.close()
 
     asyncio.run(main())
 
@@ -98,7 +97,7 @@ def test_two_students_at_once_each_get_only_their_own_replies(
         await can_chat.connect(web_stack.rasa_url, token_for(web_stack, CAN))
         _, can_text = await asyncio.gather(
             elif_chat.ask(OFFERS_QUESTION, ELIF_OFFERS),
-            can_chat.ask(OFFERS_QUESTION, "bekleyen"),
+            can_chat.ask(OFFERS_QUESTION, "cevap bekleyen bir teklifin yok"),
         )
         assert ELIF_OFFERS not in can_text
         # Both sockets' streams are ordered: anything misrouted would arrive before these.
@@ -161,11 +160,9 @@ def test_forged_or_expired_tokens_are_refused_with_a_turkish_explanation(
 
     async def scenario(*clients: ChatClient) -> None:
         for client, (problem, token) in zip(clients, tokens.items(), strict=True):
-            with pytest.raises(socketio.exceptions.ConnectionError):
+            with pytest.raises(ConnectionRefusedError, match="Oturumun doğrulanamadı"):
                 await client.connect(web_stack.rasa_url, token)
-            assert not client.sio.connected, problem
-            assert "Oturumun doğrulanamadı" in str(client.refusal), problem
-            assert client.received == []
+            assert client.received == [], problem
 
     run(scenario, len(tokens))
 
@@ -215,7 +212,8 @@ def test_bot_buttons_carry_payloads_that_answer_when_sent(web_stack: WebStack) -
 @pytest.mark.parametrize(("payload", "expected"), [
     ({"message": ""}, "Mesajın boş görünüyor"),
     ({"message": "   \n\t "}, "Mesajın boş görünüyor"),
-    ({"message": "\x00\x07\x1b[31m\x7f"}, "Mesajında yazı göremedim"),
+    ({"message": "\x00\x07\x1b\x7f\u200b"}, "Mesajın boş görünüyor"),
+    ({"message": "staj\x00 süresi\x1b kaç\x07 gün"}, FAQ_ANSWER),
     ({"message": "🙂🙂🙂"}, "Mesajında yazı göremedim"),
     ({"message": "staj " * 4000}, "Mesajın çok uzun (19999 karakter)"),
     ({"message": 42}, "Mesajın boş görünüyor"),
@@ -223,8 +221,8 @@ def test_bot_buttons_carry_payloads_that_answer_when_sent(web_stack: WebStack) -
     ("düz bir metin, sözlük değil", "Mesajın boş görünüyor"),
     ({"message": "<script>alert(1)</script>'; DROP TABLE students; --",
       "metadata": "not an object"}, None),
-], ids=["empty", "blank", "control", "emoji", "huge", "number", "no-message", "not-an-object",
-        "injection"])
+], ids=["empty", "blank", "control", "control-in-text", "emoji", "huge", "number",
+        "no-message", "not-an-object", "injection"])
 def test_bad_input_gets_a_turkish_answer(web_stack: WebStack, payload: Any,
                                          expected: str | None) -> None:
     async def scenario(visitor: ChatClient) -> None:

@@ -63,21 +63,37 @@ class ChatClient:
         self.received: list[dict[str, Any]] = []
         self.refusal: Any = None
         self._arrived = asyncio.Event()
+        self._settled = asyncio.Event()
         self.sio.on("bot_uttered", self._on_bot_uttered)
+        self.sio.on("connect", self._on_connect)
         self.sio.on("connect_error", self._on_connect_error)
 
     async def _on_bot_uttered(self, message: dict[str, Any]) -> None:
         self.received.append(message)
         self._arrived.set()
 
+    async def _on_connect(self) -> None:
+        self._settled.set()
+
     async def _on_connect_error(self, data: Any) -> None:
         self.refusal = data
+        self._settled.set()
 
     async def connect(self, url: str, token: str | None = None,
                       headers: dict[str, str] | None = None) -> None:
-        """Connects like the widget: the portal token in socket.io's `auth` payload."""
+        """Connects like the widget: the portal token in socket.io's `auth` payload.
+
+        Raises ConnectionRefusedError with the server's reason when the server refuses. Uses
+        long-polling (python-engineio 4.15's websocket client needs aiohttp >= 3.10, rasa pins
+        3.9.5; the browser test covers websockets), and closes without waiting for the open
+        long-poll request to time out.
+        """
         await self.sio.connect(url, auth={"token": token} if token else {},
-                               headers=headers or {}, wait_timeout=30)
+                               headers=headers or {}, transports=["polling"], wait=False)
+        await asyncio.wait_for(self._settled.wait(), REPLY_TIMEOUT)
+        if self.refusal is not None:
+            await self.sio.eio.disconnect(abort=True)
+            raise ConnectionRefusedError(self.refusal)
 
     async def wait_for(self, predicate: Callable[[dict[str, Any]], bool],
                        start: int = 0) -> dict[str, Any]:
@@ -107,5 +123,5 @@ class ChatClient:
         return "\n".join(m.get("text") or "" for m in self.received)
 
     async def close(self) -> None:
-        """Disconnects."""
-        await self.sio.disconnect()
+        """Disconnects (the server forgets the socket's session)."""
+        await self.sio.eio.disconnect(abort=True)

@@ -33,6 +33,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
+from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from bot.config import load_settings
 from bot.portal import token as portal_token
@@ -62,7 +63,7 @@ class WebChatSession:
 
 
 def open_session(auth: Any, secret: str) -> WebChatSession:
-    """The session of a connecting socket; raises ConnectionRefusedError for a bad token."""
+    """The session of a connecting socket; refuses the connection for a bad token."""
     token = auth.get("token") if isinstance(auth, dict) else None
     if not token:
         return WebChatSession(f"web-anon:{secrets.token_hex(16)}", None)
@@ -70,7 +71,8 @@ def open_session(auth: Any, secret: str) -> WebChatSession:
         claims = portal_token.verify(token, secret)
     except portal_token.InvalidPortalToken as error:
         logger.info("web chat connection refused: %s", error)
-        raise ConnectionRefusedError(REFUSED_TOKEN) from error
+        # socket.io sends this message to the client (the builtin exception would not)
+        raise SocketRefused(REFUSED_TOKEN) from error
     return WebChatSession(f"web:{claims['sub']}", claims)
 
 
