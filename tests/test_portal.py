@@ -17,7 +17,7 @@ from tests.webchat_fixtures import REPLY_TIMEOUT, WebStack
 
 SECRET = "test-secret-of-the-portal"
 NOW = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.timezone.utc)
-SCREENSHOT = PROJECT_ROOT / "var" / "portal-360.png"
+SCREENSHOTS = PROJECT_ROOT / "var"
 
 
 # --- the token ---------------------------------------------------------------------------------
@@ -99,13 +99,14 @@ def bot_messages(page):
 
 def ask(page, text: str, expected: str) -> str:
     """Types a question into the widget, sends it with Enter; the new answers' text."""
+    from playwright.sync_api import expect
+
     before = bot_messages(page).count()
+    matching = bot_messages(page).filter(has_text=expected)
+    matching_before = matching.count()
     page.get_by_label("Mesajın").fill(text)
     page.get_by_label("Mesajın").press("Enter")
-    page.wait_for_function(
-        """([before, expected]) => Array.from(document.querySelectorAll(".sa-log .sa-bot"))
-             .slice(before).some(node => node.textContent.includes(expected))""",
-        arg=[before, expected], timeout=REPLY_TIMEOUT * 1000)
+    expect(matching).to_have_count(matching_before + 1, timeout=REPLY_TIMEOUT * 1000)
     return "\n".join(bot_messages(page).all_inner_texts()[before:])
 
 
@@ -115,6 +116,9 @@ def test_a_student_uses_the_widget_on_a_phone(web_stack: WebStack, page) -> None
     page.get_by_label("Öğrenci").select_option(label="Elif Demir (öğrenci 1)")
     page.get_by_role("button", name="Giriş yap").click()
     page.get_by_text("Giriş yapan öğrenci: Elif Demir").wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "portal-360-page.png"))
 
     page.get_by_role("button", name="Staj Asistanı").click()
     page.get_by_role("status").filter(has_text="Elif Demir olarak bağlandın").wait_for(
@@ -131,22 +135,20 @@ def test_a_student_uses_the_widget_on_a_phone(web_stack: WebStack, page) -> None
     before = bot_messages(page).count()
     choices.first.click()
     page.locator(".sa-log .sa-user").filter(has_text=title).wait_for()
-    page.wait_for_function(f"document.querySelectorAll('.sa-log .sa-bot').length > {before}",
-                           timeout=REPLY_TIMEOUT * 1000)
+    bot_messages(page).nth(before).wait_for(timeout=REPLY_TIMEOUT * 1000)
     assert choices.first.is_disabled()
     assert "Mesajın" not in bot_messages(page).nth(before).inner_text()
 
     typed = '<b>kalın</b><img src=x onerror="window.hacked=1"> staj ücreti'
     ask(page, typed, "")
-    assert page.locator(".sa-log .sa-user").last.inner_text() == typed
+    assert page.locator(".sa-log .sa-user .sa-text").last.inner_text() == typed
     assert page.locator(".sa-log b, .sa-log img").count() == 0
     assert page.evaluate("window.hacked") is None
 
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     send = page.get_by_role("button", name="Gönder").bounding_box()
     assert send["x"] + send["width"] <= 360 and send["height"] >= 44
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT))
+    page.screenshot(path=str(SCREENSHOTS / "portal-360-chat.png"))
 
 
 def test_a_visitor_who_is_not_logged_in_gets_the_faq_only(web_stack: WebStack, page) -> None:
