@@ -9,9 +9,14 @@ from typing import Any
 import pytest
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's chromium, launched once per test session through `executable_path`."""
+    """Debian's chromium, launched once per test module through `executable_path`.
+
+    Module scope, not session: while Playwright's sync API is open it keeps an event loop
+    running in the main thread, and every later test that runs asyncio (the agent fixtures,
+    socket.io clients) would fail with "Cannot run the event loop while another loop is running".
+    """
     from playwright.sync_api import sync_playwright
 
     executable = shutil.which("chromium")

@@ -15,7 +15,7 @@ from bot.config import PROJECT_ROOT
 from bot.portal import token as portal_token
 from tests.webchat_fixtures import REPLY_TIMEOUT, WebStack
 
-SECRET = "test-secret-of-the-portal"
+SECRET = "test-secret-of-the-portal-32-bytes-long"
 NOW = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.timezone.utc)
 SCREENSHOTS = PROJECT_ROOT / "var"
 

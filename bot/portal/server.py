@@ -113,6 +113,9 @@ def main() -> int:
     settings = load_settings()
     if not (SOCKET_IO_CLIENT / "socket.io.min.js").exists():
         raise SystemExit("node_modules/socket.io-client is missing: run `make install`")
+    if not settings.portal_jwt_secret:
+        raise SystemExit("PORTAL_JWT_SECRET is not set: the portal could not sign chat tokens "
+                         "(python -m bot run makes one and gives it to Rasa and the portal)")
     web.run_app(make_app(settings), host=settings.host, port=settings.portal_port,
                 print=None)
     return 0

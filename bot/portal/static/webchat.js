@@ -97,6 +97,7 @@
     return item;
   }
 
+  var studentName = "";  // from the portal, for the status line only (never for identity)
   var socket = io(mount.dataset.socketUrl, {
     autoConnect: false,
     // A fresh portal token on every (re)connect; no token means an anonymous visitor.
@@ -104,7 +105,7 @@
       fetch(mount.dataset.tokenUrl, { credentials: "same-origin", cache: "no-store" })
         .then(function (reply) { return reply.json(); })
         .then(function (body) {
-          status.dataset.name = body.name || "";
+          studentName = body.name || "";
           callback(body.token ? { token: body.token } : {});
         })
         .catch(function () { callback({}); });
@@ -143,9 +144,8 @@
   }
 
   socket.on("connect", function () {
-    var name = status.dataset.name;
-    status.textContent = name
-      ? name + " olarak bağlandın. Sorunu yazabilirsin."
+    status.textContent = studentName
+      ? studentName + " olarak bağlandın. Sorunu yazabilirsin."
       : "Giriş yapmadığın için yalnızca genel soruları yanıtlayabilirim.";
   });
   socket.on("disconnect", function () {
