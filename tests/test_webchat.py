@@ -144,7 +144,7 @@ def forged_tokens(stack: WebStack) -> dict[str, str]:
               "iat": now(), "exp": now() + dt.timedelta(minutes=5)}
     return {
         "expired": portal_token.issue(ELIF, secret, now() - dt.timedelta(hours=1)),
-        "other secret": portal_token.issue(ELIF, "not-the-portal-secret", now()),
+        "other secret": portal_token.issue(ELIF, "not-the-portal-secret-but-32-bytes-long", now()),
         "unsigned": jwt.encode(claims, None, algorithm="none"),
         "sender id as subject": jwt.encode({**claims, "sub": f"web:{ELIF}"}, secret),
         "other audience": jwt.encode({**claims, "aud": "someone-else"}, secret),
