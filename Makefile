@@ -32,7 +32,7 @@ train: $(INSTALLED)  ## train the model unless one matches the current data and 
 migrate: $(INSTALLED)  ## apply database migrations (DATABASE_URL, else var/staj.db)
 	$(PY) -m bot migrate
 
-run: train $(NODE_ASSETS)  ## start the action server and Rasa (REST + HTTP API on 127.0.0.1); Ctrl-C stops both
+run: train $(NODE_ASSETS)  ## start the action server, Rasa and the demo portal on 127.0.0.1; Ctrl-C stops all
 	$(PY) -m bot run
 
 shell: train  ## chat with the assistant in the terminal

@@ -1,7 +1,8 @@
 """Command line of Staj Asistanı.
 
     python -m bot train    train the model unless one matches the current data and config
-    python -m bot run      start the action server and Rasa (REST channel, HTTP API on 127.0.0.1)
+    python -m bot run      start the action server, Rasa (REST, web chat, HTTP API) and the portal
+    python -m bot portal   the demo portal page with the web chat widget (started by run)
     python -m bot shell    chat with the assistant in the terminal
     python -m bot eval     measure NLU on tests/data/nlu_test.yml, write docs/BENCHMARKS.md
     python -m bot migrate  bring the offer database (DATABASE_URL, else var/staj.db) up to date
@@ -37,12 +38,18 @@ def main(argv: list[str] | None = None) -> int:
     link_parser = commands.add_parser("link-code", help="issue a one-time chat link code")
     link_parser.add_argument("--student", type=int, required=True, help="the student's id")
     commands.add_parser("run", help="start the assistant")
+    commands.add_parser("portal", help="serve the demo portal page with the web chat widget")
     commands.add_parser("shell", help="chat in the terminal")
     evaluate = commands.add_parser("eval", help="NLU evaluation against the default pipeline")
     evaluate.add_argument("--skip-default", action="store_true",
                           help="do not train and measure Rasa's default pipeline")
     _add_review_commands(commands)
     args = parser.parse_args(argv)
+
+    if args.command == "portal":
+        from bot.portal import server
+
+        return server.main()
 
     from bot import model
     from bot.db import migrate

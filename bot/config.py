@@ -77,6 +77,10 @@ class Settings:
     action_port: int
     max_message_chars: int
     net_minimum_wage: NetMinimumWage | None
+    # --- web chat widget and demo portal (issue 4) ---
+    portal_port: int
+    portal_jwt_secret: str
+    rasa_auth_token: str
     # Staff review (bot/review/): own port, retention of transcripts, "low confidence" line.
     review_port: int = 8090
     transcript_retention_days: int = 180
@@ -86,6 +90,17 @@ class Settings:
     def action_server_url(self) -> str:
         """Where Rasa calls the custom actions."""
         return f"http://{self.host}:{self.action_port}/webhook"
+
+    @property
+    def portal_origins(self) -> list[str]:
+        """Browser origins of the portal page, the only ones allowed to open the web chat."""
+        hosts = {self.host, "localhost"} if self.host == "127.0.0.1" else {self.host}
+        return sorted(f"http://{host}:{self.portal_port}" for host in hosts)
+
+    @property
+    def rasa_url(self) -> str:
+        """Where the widget finds Rasa's socket.io endpoint."""
+        return f"http://{self.host}:{self.rasa_port}"
 
 
 def load_settings() -> Settings:
@@ -100,4 +115,7 @@ def load_settings() -> Settings:
         review_port=_int("REVIEW_PORT", 8090),
         transcript_retention_days=_int("TRANSCRIPT_RETENTION_DAYS", 180),
         review_low_confidence=_float("REVIEW_LOW_CONFIDENCE", 0.5),
+        portal_port=_int("PORTAL_PORT", 8080),
+        portal_jwt_secret=os.environ.get("PORTAL_JWT_SECRET", ""),
+        rasa_auth_token=os.environ.get("RASA_AUTH_TOKEN", ""),
     )

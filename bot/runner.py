@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -53,11 +55,14 @@ def start_review_server(settings: Settings) -> subprocess.Popen:
 
 
 def rasa_environment(settings: Settings) -> dict[str, str]:
-    """The environment for Rasa: endpoints.yml reads the action server's and database's URLs."""
+    """The environment for Rasa: the action server's and the database's URLs (endpoints.yml),
+    what the web chat channel needs (the portal's secret and origin)."""
     from bot.db.session import database_url
 
     return {**os.environ, "ACTION_SERVER_URL": settings.action_server_url,
-            "DATABASE_URL": database_url()}
+            "DATABASE_URL": database_url(), "BIND_HOST": settings.host,
+            "PORTAL_PORT": str(settings.portal_port),
+            "PORTAL_JWT_SECRET": settings.portal_jwt_secret}
 
 
 def rasa_command(subcommand: str, model: Path, settings: Settings) -> list[str]:
@@ -69,7 +74,57 @@ def rasa_command(subcommand: str, model: Path, settings: Settings) -> list[str]:
     ]
     if subcommand == "run":
         command += ["--enable-api", "--credentials", "credentials.yml"]
+        if settings.rasa_auth_token:
+            command += ["--auth-token", settings.rasa_auth_token]
     return command
+
+
+def start_rasa(model: Path, settings: Settings,
+               environment: dict[str, str] | None = None) -> subprocess.Popen:
+    """`rasa run` (channels and HTTP API); waits until it answers."""
+    process = subprocess.Popen(
+        rasa_command("run", model, settings),
+        cwd=PROJECT_ROOT,
+        env={**rasa_environment(settings), **(environment or {})},
+        start_new_session=True,
+    )
+    _wait_until_up(f"http://{settings.host}:{settings.rasa_port}/", process)
+    return process
+
+
+def start_portal(settings: Settings) -> subprocess.Popen:
+    """The demo portal page with the web chat widget; waits until it answers."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "portal"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "BIND_HOST": settings.host, "PORTAL_PORT": str(settings.portal_port),
+             "RASA_PORT": str(settings.rasa_port),
+             "PORTAL_JWT_SECRET": settings.portal_jwt_secret},
+        start_new_session=True,
+    )
+    _wait_until_up(f"http://{settings.host}:{settings.portal_port}/", process)
+    return process
+
+
+RASA_AUTH_TOKEN_FILE = PROJECT_ROOT / "var" / "rasa-auth-token"
+
+
+def with_run_secrets(settings: Settings, token_file: Path = RASA_AUTH_TOKEN_FILE) -> Settings:
+    """Random per-run secrets for those not set: the portal token key, the HTTP API token.
+
+    A generated HTTP API token is written to var/rasa-auth-token (readable by the owner only),
+    so an operator can use it while `make run` runs.
+    """
+    if not settings.rasa_auth_token:
+        settings = dataclasses.replace(settings, rasa_auth_token=secrets.token_urlsafe(24))
+        token_file.parent.mkdir(exist_ok=True)
+        token_file.unlink(missing_ok=True)
+        descriptor = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(settings.rasa_auth_token + "\n")
+    if not settings.portal_jwt_secret:
+        settings = dataclasses.replace(settings, portal_jwt_secret=secrets.token_urlsafe(32))
+    return settings
 
 
 def stop(processes: Sequence[subprocess.Popen]) -> None:
@@ -89,27 +144,26 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def run(model: Path, settings: Settings) -> int:
-    """`make run`: the action server and the Rasa server, until Ctrl-C (or SIGTERM)."""
+    """`make run`: action server, Rasa and the demo portal, until Ctrl-C (or SIGTERM)."""
     signal.signal(signal.SIGTERM, _interrupt)
+    token_hint = ("$RASA_AUTH_TOKEN" if settings.rasa_auth_token
+                  else "$(cat var/rasa-auth-token)")
+    settings = with_run_secrets(settings)
     processes: list[subprocess.Popen] = []
     try:
         processes.append(start_action_server(settings))
-        rasa = subprocess.Popen(
-            rasa_command("run", model, settings),
-            cwd=PROJECT_ROOT,
-            env=rasa_environment(settings),
-            start_new_session=True,
-        )
-        processes.append(rasa)
+        processes.append(start_rasa(model, settings))
+        processes.append(start_portal(settings))
         processes.append(start_review_server(settings))
-        _wait_until_up(f"http://{settings.host}:{settings.rasa_port}/", rasa)
         base = f"http://{settings.host}:{settings.rasa_port}"
         print(
             "\nStaj Asistanı is running. Talk to it:\n"
+            f"  web chat on the demo portal: http://{settings.host}:{settings.portal_port}/\n"
             f"  curl -s {base}/webhooks/rest/webhook -H 'Content-Type: application/json' \\\n"
             "       -d '{\"sender\": \"deneme\", \"message\": \"staj ücreti ödenecek mi?\"}'\n"
             "  or, in another terminal: make shell (stop this one first: both use the same ports)\n"
-            f"HTTP API: {base}/status (bound to {settings.host} only)\n"
+            f"HTTP API (bound to {settings.host} only, token required):\n"
+            f"  curl -s \"{base}/status?token={token_hint}\"\n"
             f"Staff review: http://{settings.host}:{settings.review_port}/ "
             "(create an account: python -m bot staff add NAME --role admin)\n"
             "Ctrl-C stops everything.\n",

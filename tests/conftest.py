@@ -17,7 +17,7 @@ from bot.config import PROJECT_ROOT, load_settings
 from bot.model import ensure_trained
 from bot.runner import start_action_server, stop
 
-pytest_plugins = ["tests.db_fixtures", "tests.browser_fixtures"]
+pytest_plugins = ["tests.db_fixtures", "tests.browser_fixtures", "tests.webchat_fixtures"]
 
 
 # A round figure for the stipend arithmetic; deliberately not the real net minimum wage.

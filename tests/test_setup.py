@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from bot.config import PROJECT_ROOT
 from bot.db import linking
 from bot.db.session import Database
 from bot.model import current_model_path, fingerprint
+from bot.runner import rasa_command
 from tests.conftest import free_port
 
 FIND_PYTHON = PROJECT_ROOT / "scripts" / "find-python310.sh"
@@ -93,9 +95,10 @@ def _port_open(port: int) -> bool:
 def test_run_serves_rest_on_loopback_and_a_stop_signal_stops_everything(
     stop_signal: signal.Signals, tmp_path: Path
 ) -> None:
-    rasa_port, action_port = free_port(), free_port()
+    rasa_port, action_port, portal_port = free_port(), free_port(), free_port()
     database = tmp_path / "run.db"
     env = {**os.environ, "RASA_PORT": str(rasa_port), "ACTION_PORT": str(action_port),
+           "PORTAL_PORT": str(portal_port), "RASA_AUTH_TOKEN": "setup-test-token",
            "DATABASE_URL": f"sqlite:///{database}"}
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "run"], cwd=PROJECT_ROOT, env=env,
@@ -110,6 +113,7 @@ def test_run_serves_rest_on_loopback_and_a_stop_signal_stops_everything(
             if "Ctrl-C stops everything" in line or process.poll() is not None:
                 break
         assert "webhooks/rest/webhook" in "".join(output), "".join(output)[-3000:]
+        assert f"http://127.0.0.1:{portal_port}/" in "".join(output)
         replies = post_rest(rasa_port, "setup-test", "staj süresi kaç gün")
         assert "20 iş günü" in replies[0]["text"]
         # A REST client choosing a linked Telegram user's sender id gets no data.
@@ -120,10 +124,15 @@ def test_run_serves_rest_on_loopback_and_a_stop_signal_stops_everything(
         assert forged_replies[0]["recipient_id"] == "rest:tg:555"
         assert "doğrulayabildiğim" in forged_replies[0]["text"]
         db.engine.dispose()
-        with urllib.request.urlopen(f"http://127.0.0.1:{rasa_port}/status", timeout=10) as status:
-            assert status.status == 200  # HTTP API enabled ...
+        status_url = f"http://127.0.0.1:{rasa_port}/status"
+        with pytest.raises(urllib.error.HTTPError, match="401"):
+            urllib.request.urlopen(status_url, timeout=10)  # HTTP API needs the token ...
+        with urllib.request.urlopen(f"{status_url}?token=setup-test-token", timeout=10) as status:
+            assert status.status == 200
+        with urllib.request.urlopen(f"http://127.0.0.1:{portal_port}/", timeout=10) as portal:
+            assert "Staj Asistanı" in portal.read().decode()  # the demo portal page
         listening = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True).stdout
-        for port in (rasa_port, action_port):  # ... and both servers bound to loopback only
+        for port in (rasa_port, action_port, portal_port):  # ... all bound to loopback only
             assert f"127.0.0.1:{port} " in listening
             assert f"0.0.0.0:{port} " not in listening and f"*:{port} " not in listening
     finally:
@@ -134,14 +143,36 @@ def test_run_serves_rest_on_loopback_and_a_stop_signal_stops_everything(
         process.wait(timeout=60)
     assert not _port_open(rasa_port)
     assert not _port_open(action_port)
+    assert not _port_open(portal_port)
     assert database.exists()  # migrations ran on start-up
 
 
 def test_shell_binds_its_server_to_loopback_too() -> None:
     # `rasa shell` runs a server of its own; by default Rasa would bind it to 0.0.0.0.
     from bot.config import load_settings
-    from bot.runner import rasa_command
 
     command = rasa_command("shell", Path("model.tar.gz"), load_settings())
     assert command[command.index("--interface") + 1] == "127.0.0.1"
     assert "--enable-api" not in command
+
+
+def test_run_makes_secrets_that_are_not_configured(tmp_path: Path) -> None:
+    import dataclasses
+
+    from bot.config import load_settings
+    from bot.runner import with_run_secrets
+
+    unset = dataclasses.replace(load_settings(), portal_jwt_secret="", rasa_auth_token="")
+    token_file = tmp_path / "var" / "rasa-auth-token"
+    first = with_run_secrets(unset, token_file)
+    assert len(first.portal_jwt_secret) >= 32 and len(first.rasa_auth_token) >= 24
+    assert token_file.read_text().strip() == first.rasa_auth_token
+    assert token_file.stat().st_mode & 0o777 == 0o600  # the owner's only
+    second = with_run_secrets(unset, token_file)
+    assert second.portal_jwt_secret != first.portal_jwt_secret
+    assert second.rasa_auth_token != first.rasa_auth_token
+    configured = dataclasses.replace(unset, portal_jwt_secret="a" * 32, rasa_auth_token="t")
+    assert with_run_secrets(configured, tmp_path / "unused") == configured
+    assert not (tmp_path / "unused").exists()
+    command = rasa_command("run", Path("model.tar.gz"), configured)
+    assert command[command.index("--auth-token") + 1] == "t"
