@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as dt
 import re
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 import httpx
@@ -68,37 +65,12 @@ def add_staff(db: Database, username: str, role: StaffRole = StaffRole.REVIEWER)
     staff.add_staff(db, username, PASSWORD, role, NOW)
 
 
-@contextmanager
-def serving(db: Database, purge_daily: bool = False) -> Iterator[str]:
+def serving(db: Database, purge_daily: bool = False) -> AbstractContextManager[str]:
     """The review app on `db`, served on a free port in a background thread."""
-    from aiohttp import web
+    from bot.review.server import serving_in_thread
 
-    from bot.review.server import create_app
-
-    port = free_port()
-    app = create_app(db, dataclasses.replace(load_settings(), review_port=port),
-                     purge_daily=purge_daily)
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(app)
-    ready = threading.Event()
-
-    def serve() -> None:  # the whole server lives in this thread's own event loop
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(runner.setup())
-        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-        ready.set()
-        loop.run_forever()
-        loop.run_until_complete(runner.cleanup())
-        loop.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    assert ready.wait(30), "the review app did not start"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(30)
+    settings = dataclasses.replace(load_settings(), review_port=free_port())
+    return serving_in_thread(db, settings, purge_daily=purge_daily)
 
 
 def csrf_of(html: str) -> str:

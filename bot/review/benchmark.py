@@ -8,7 +8,6 @@ Writes the figures to docs/BENCHMARKS.md (own section) and drops the database.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import dataclasses
 import datetime as dt
@@ -20,11 +19,10 @@ import re
 import socket
 import statistics
 import sys
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import httpx
@@ -240,35 +238,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@contextmanager
-def serving(db: Database) -> Iterator[str]:
-    """The review app on `db` in a background thread."""
-    from aiohttp import web
+def serving(db: Database) -> AbstractContextManager[str]:
+    """The review app on `db` in a background thread, on a free port."""
+    from bot.review.server import serving_in_thread
 
-    from bot.review.server import create_app
-
-    port = _free_port()
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(create_app(db, load_settings()))
-    ready = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(runner.setup())
-        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-        ready.set()
-        loop.run_forever()
-        loop.run_until_complete(runner.cleanup())
-        loop.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    ready.wait(30)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(30)
+    return serving_in_thread(db, dataclasses.replace(load_settings(), review_port=_free_port()))
 
 
 def _login(base: str) -> httpx.Client:

@@ -15,8 +15,10 @@ import ipaddress
 import json
 import logging
 import secrets
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -519,3 +521,31 @@ def main(settings: Settings) -> None:
     app = create_app(Database(), settings, purge_daily=True)
     web.run_app(app, host=settings.host, port=settings.review_port, print=None,
                 access_log=None)
+
+
+@contextmanager
+def serving_in_thread(db: Database, settings: Settings,
+                      purge_daily: bool = False) -> Iterator[str]:
+    """The review app on 127.0.0.1:REVIEW_PORT in a background thread (tests, benchmarks)."""
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(create_app(db, settings, purge_daily=purge_daily))
+    ready = threading.Event()
+
+    def serve() -> None:  # the whole server lives in this thread's own event loop
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", settings.review_port).start())
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    if not ready.wait(30):
+        raise RuntimeError("the review app did not start")
+    try:
+        yield f"http://127.0.0.1:{settings.review_port}"
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(30)
