@@ -47,7 +47,7 @@ def test_make_migrate_brings_an_empty_database_up_to_date(tmp_path) -> None:
         tables = set(inspect(connection).get_table_names())
         version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     assert set(Base.metadata.tables) <= tables
-    assert version == "0001"
+    assert version == "0002"
 
 
 def test_foreign_keys_are_enforced(database: Database) -> None:

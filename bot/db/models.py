@@ -322,3 +322,17 @@ class LinkAttempts(Base):
     external_user_id = Column(String(100), primary_key=True)
     failed_count = Column(Integer, nullable=False, default=0)
     locked_until = Column(UtcDateTime, nullable=True)
+
+
+# --- Reminders (bot/db/reminders.py) --------------------------------------------------------
+
+
+class OfferReminder(Base):
+    """A deadline reminder for one offer: claimed before sending, so it goes out at most once."""
+
+    __tablename__ = "offer_reminders"
+    offer_id = Column(ForeignKey("offers.id", ondelete="CASCADE"), primary_key=True)
+    channel = Column(String(20), nullable=False)
+    external_user_id = Column(String(100), nullable=False)
+    claimed_at = Column(UtcDateTime, nullable=False)
+    sent_at = Column(UtcDateTime, nullable=True)
