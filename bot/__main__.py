@@ -3,6 +3,7 @@
     python -m bot train    train the model unless one matches the current data and config
     python -m bot run      start the action server and Rasa (REST channel, HTTP API on 127.0.0.1)
     python -m bot shell    chat with the assistant in the terminal
+    python -m bot telegram the Telegram channel and reminders (needs TELEGRAM_BOT_TOKEN, Rasa up)
     python -m bot eval     measure NLU on tests/data/nlu_test.yml, write docs/BENCHMARKS.md
     python -m bot migrate  bring the offer database (DATABASE_URL, else var/staj.db) up to date
     python -m bot seed-demo [--students N]   fill an empty database with demo data
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     link_parser.add_argument("--student", type=int, required=True, help="the student's id")
     commands.add_parser("run", help="start the assistant")
     commands.add_parser("shell", help="chat in the terminal")
+    commands.add_parser("telegram", help="the Telegram channel (Rasa must be running)")
     evaluate = commands.add_parser("eval", help="NLU evaluation against the default pipeline")
     evaluate.add_argument("--skip-default", action="store_true",
                           help="do not train and measure Rasa's default pipeline")
@@ -51,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "link-code":
         migrate.upgrade()
         return issue_link_code(args.student)
+    if args.command == "telegram":
+        from bot.channels import telegram
+
+        migrate.upgrade()
+        return telegram.main(load_settings())
     if args.command == "train":
         model.ensure_trained()
         return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -49,6 +50,34 @@ def rasa_environment(settings: Settings) -> dict[str, str]:
     return {**os.environ, "ACTION_SERVER_URL": settings.action_server_url}
 
 
+def bridge_secret(settings: Settings) -> str:
+    """TELEGRAM_BRIDGE_SECRET, or a random one for this run (given to Rasa and Telegram)."""
+    return settings.telegram_bridge_secret or secrets.token_urlsafe(32)
+
+
+def start_rasa(model: Path, settings: Settings, environment: dict[str, str] | None = None,
+               timeout: float = 180.0) -> subprocess.Popen:
+    """Starts `rasa run` (REST, Telegram bridge, HTTP API); waits until it answers."""
+    process = subprocess.Popen(
+        rasa_command("run", model, settings),
+        cwd=PROJECT_ROOT,
+        env={**rasa_environment(settings), **(environment or {})},
+        start_new_session=True,
+    )
+    _wait_until_up(f"http://{settings.host}:{settings.rasa_port}/", process, timeout)
+    return process
+
+
+def start_telegram(environment: dict[str, str] | None = None) -> subprocess.Popen:
+    """Starts the Telegram channel process (`python -m bot telegram`)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "telegram"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **(environment or {})},
+        start_new_session=True,
+    )
+
+
 def rasa_command(subcommand: str, model: Path, settings: Settings) -> list[str]:
     """`rasa run` or `rasa shell` with our model, endpoints and credentials."""
     command = [
@@ -78,26 +107,25 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def run(model: Path, settings: Settings) -> int:
-    """`make run`: the action server and the Rasa server, until Ctrl-C (or SIGTERM)."""
+    """`make run`: the action server, Rasa and (with a bot token) Telegram, until Ctrl-C."""
     signal.signal(signal.SIGTERM, _interrupt)
     processes: list[subprocess.Popen] = []
+    bridge = {"TELEGRAM_BRIDGE_SECRET": bridge_secret(settings)}
     try:
         processes.append(start_action_server(settings))
-        rasa = subprocess.Popen(
-            rasa_command("run", model, settings),
-            cwd=PROJECT_ROOT,
-            env=rasa_environment(settings),
-            start_new_session=True,
-        )
-        processes.append(rasa)
-        _wait_until_up(f"http://{settings.host}:{settings.rasa_port}/", rasa)
+        processes.append(start_rasa(model, settings, bridge))
+        if settings.telegram_bot_token:
+            processes.append(start_telegram(bridge))
         base = f"http://{settings.host}:{settings.rasa_port}"
+        telegram = ("running (long polling, or the webhook of TELEGRAM_WEBHOOK_URL)"
+                    if settings.telegram_bot_token else "off (set TELEGRAM_BOT_TOKEN, see README)")
         print(
             "\nStaj Asistanı is running. Talk to it:\n"
             f"  curl -s {base}/webhooks/rest/webhook -H 'Content-Type: application/json' \\\n"
             "       -d '{\"sender\": \"deneme\", \"message\": \"staj ücreti ödenecek mi?\"}'\n"
             "  or, in another terminal: make shell (stop this one first: both use the same ports)\n"
             f"HTTP API: {base}/status (bound to {settings.host} only)\n"
+            f"Telegram: {telegram}\n"
             "Ctrl-C stops everything.\n",
             flush=True,
         )
