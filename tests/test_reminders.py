@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from actions.offers import PROGRAM_NAMES
 from actions.student_data import local_time
 from bot.db import demo, linking, offers, reminders
 from bot.db.models import OfferStatus
@@ -145,7 +146,8 @@ def test_one_reminder_per_offer_only_to_linked_chats_and_never_again_after_a_res
         [reminder] = api.wait_for(lambda: reminders_to(api, chat_a), "the reminder")
         tomorrow, later = offers.pending_offers(db, ELIF, now())
         assert later.response_deadline - now() > dt.timedelta(days=3)  # outside the window
-        assert tomorrow.employer_name in reminder.text and "Staj" in reminder.text
+        assert reminder.text.startswith(f"⏰ Hatırlatma: {tomorrow.employer_name} — "
+                                        f"{PROGRAM_NAMES[tomorrow.program_type]} teklifine")
         assert local_time(tomorrow.response_deadline) in reminder.text  # Istanbul time
         assert "saat" in reminder.text and "kaldı" in reminder.text
         assert reminder.buttons[0]["callback_data"] == "/check_pending_offers"
