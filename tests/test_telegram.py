@@ -11,6 +11,11 @@ import dataclasses
 import datetime as dt
 import itertools
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -19,11 +24,12 @@ import pytest
 
 from bot.channels import telegram
 from bot.channels.telegram_bridge import SECRET_HEADER
-from bot.config import load_settings
+from bot.config import PROJECT_ROOT, load_settings
 from bot.db import demo, linking
 from bot.db.session import Database
 from tests.conftest import free_port
 from tests.telegram_fixtures import (
+    TOKEN,
     FakeBotApi,
     RasaStack,
     Sent,
@@ -314,3 +320,30 @@ def test_webhook_updates_need_telegrams_secret(stack: RasaStack, api: FakeBotApi
     finally:
         process.stop()
 
+
+
+def test_make_run_starts_telegram_when_a_token_is_set(tmp_path) -> None:
+    api = FakeBotApi()  # its own: the module's bot process polls the shared one
+    api.start()
+    rasa_port, action_port = free_port(), free_port()
+    environment = {**os.environ, "RASA_PORT": str(rasa_port), "ACTION_PORT": str(action_port),
+                   "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
+                   "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": api.url}
+    environment.pop("TELEGRAM_BRIDGE_SECRET", None)  # run makes one and gives it to both
+    process = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=PROJECT_ROOT,
+                               env=environment, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        api.wait_for(lambda: api.calls_of("setMyCommands"), "the Telegram process")
+        user_id = new_user()
+        [reply] = say(api, user_id, "staj süresi kaç gün")
+        assert "20 iş günü" in reply.text
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+        api.close()
+    for port in (rasa_port, action_port):  # everything run started is stopped
+        with socket.socket() as sock:
+            assert sock.connect_ex(("127.0.0.1", port)) != 0
+    commands = api.calls_of("setMyCommands")[-1]["commands"]
+    assert [c["command"] for c in commands] == ["yardim", "bagla", "iptal"]
