@@ -129,6 +129,10 @@ class FakeBotApi:
         """The next call of `method` gets Telegram's flood-control answer."""
         self._fail_once[method] = retry_after
 
+    def drop_once(self, method: str) -> None:
+        """The next call of `method` loses its connection before any answer."""
+        self._fail_once[method] = 0
+
     def push(self, update: dict[str, Any]) -> dict[str, Any]:
         """Queues an update for getUpdates; returns it with its update_id."""
         update = {"update_id": next(self._update_ids), **update}
@@ -172,6 +176,9 @@ class FakeBotApi:
             self.calls.append((method, params))
             retry_after = self._fail_once.pop(method, None)
             self._changed.notify_all()
+        if retry_after == 0:
+            request.transport.close()
+            return web.Response(status=500)
         if retry_after is not None:
             return web.json_response({
                 "ok": False, "error_code": 429,

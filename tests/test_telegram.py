@@ -42,6 +42,9 @@ from tests.telegram_fixtures import (
 
 CAN = demo.NAMED_STUDENTS[3].student_id  # nothing pending: safe to link without reminders
 _user_ids = itertools.count(910_000)
+SENTINEL_USER = 909_999
+STICKER = {"file_id": "s1", "file_unique_id": "u2", "width": 512, "height": 512,
+           "is_animated": False, "is_video": False, "type": "regular"}
 
 
 @pytest.fixture(scope="module")
@@ -82,17 +85,22 @@ def new_user() -> int:
     return next(_user_ids)
 
 
-def send(api: FakeBotApi, update: dict, chat_id: int, replies: int = 1) -> list[Sent]:
-    """Pushes an update and waits for the bot's next `replies` messages in that chat."""
-    before = len(api.messages_to(chat_id))
+def send(api: FakeBotApi, update: dict, chat_id: int) -> list[Sent]:
+    """Pushes an update; returns everything the bot sent to the chat in answer to it.
+
+    Updates are handled one after another, so once a sticker sent right after it is answered,
+    every reply to the update is in.
+    """
+    before, sentinels = len(api.messages_to(chat_id)), len(api.messages_to(SENTINEL_USER))
     api.push(update)
-    api.wait_for(lambda: len(api.messages_to(chat_id)) >= before + replies,
-                 f"{replies} replies in chat {chat_id}")
+    api.push(message(SENTINEL_USER, sticker=STICKER))
+    api.wait_for(lambda: len(api.messages_to(SENTINEL_USER)) > sentinels,
+                 f"the replies in chat {chat_id}")
     return api.messages_to(chat_id)[before:]
 
 
-def say(api: FakeBotApi, user_id: int, text: str, replies: int = 1) -> list[Sent]:
-    return send(api, message(user_id, text), user_id, replies)
+def say(api: FakeBotApi, user_id: int, text: str) -> list[Sent]:
+    return send(api, message(user_id, text), user_id)
 
 
 # --- conversations ----------------------------------------------------------------------------
@@ -100,9 +108,9 @@ def say(api: FakeBotApi, user_id: int, text: str, replies: int = 1) -> list[Sent
 
 def test_a_question_is_answered_while_typing_is_shown(bot, api: FakeBotApi) -> None:
     user_id = new_user()
-    [reply] = say(api, user_id, "staj süresi kaç gün")
-    assert "20 iş günü" in reply.text
-    assert reply.parse_mode == "HTML"
+    replies = say(api, user_id, "staj süresi kaç gün")  # one FAQ answer, in two messages
+    assert "20 iş günü" in replies[0].text
+    assert all(reply.parse_mode == "HTML" for reply in replies)
     typing = [c for c in api.calls_of("sendChatAction") if int(c["chat_id"]) == user_id]
     assert typing and typing[0]["action"] == "typing"
     assert api.calls.index(("sendChatAction", typing[0])) < next(
@@ -123,8 +131,8 @@ def test_help_menu_buttons_are_answered_and_routed(bot, api: FakeBotApi) -> None
     assert "ulusalstajprogrami@cbiko.gov.tr" in reply.text
     assert press["callback_query"]["id"] in api.callback_answers
     topic = menu.buttons[0]
-    [answer] = send(api, button_press(user_id, topic["callback_data"]), user_id)
-    assert answer.text and answer.text != telegram.UNKNOWN_COMMAND
+    answer = send(api, button_press(user_id, topic["callback_data"]), user_id)
+    assert "yılı boyunca erişime açık olacak" in answer[0].text  # the first topic's answer
 
 
 def test_a_deep_link_start_links_the_account(bot, api: FakeBotApi, db: Database) -> None:
@@ -162,9 +170,10 @@ def test_start_bagla_and_iptal(bot, api: FakeBotApi) -> None:
 
 def test_markup_typed_by_a_user_is_harmless(bot, api: FakeBotApi) -> None:
     user_id = new_user()
-    [reply] = say(api, user_id, "<b>staj</b> ücreti & sigorta <a href='x'>ne zaman</a>")
+    replies = say(api, user_id, "<b>staj</b> ücreti & sigorta <a href='x'>ne zaman</a>")
     # The fake Bot API refuses broken HTML as Telegram does; an answer means it was valid.
-    assert reply.text not in (telegram.UNAVAILABLE, telegram.UNKNOWN_COMMAND)
+    assert replies
+    assert all(r.text not in (telegram.UNAVAILABLE, telegram.UNKNOWN_COMMAND) for r in replies)
 
 
 def test_users_cannot_trigger_the_reminder_or_other_intents(bot, api: FakeBotApi) -> None:
@@ -182,11 +191,9 @@ def test_users_cannot_trigger_the_reminder_or_other_intents(bot, api: FakeBotApi
 def test_non_text_updates_get_a_short_answer_or_none(bot, api: FakeBotApi) -> None:
     user_id = new_user()
     photo = [{"file_id": "p1", "file_unique_id": "u1", "width": 90, "height": 90}]
-    sticker = {"file_id": "s1", "file_unique_id": "u2", "width": 512, "height": 512,
-               "is_animated": False, "is_video": False, "type": "regular"}
     voice = {"file_id": "v1", "file_unique_id": "u3", "duration": 3}
     document = {"file_id": "d1", "file_unique_id": "u4", "file_name": "cv.pdf"}
-    for content in ({"photo": photo}, {"sticker": sticker}, {"voice": voice},
+    for content in ({"photo": photo}, {"sticker": STICKER}, {"voice": voice},
                     {"document": document}, {"location": {"latitude": 41.0, "longitude": 29.0}}):
         [reply] = send(api, message(user_id, **content), user_id)
         assert reply.text == telegram.NOT_TEXT
@@ -195,10 +202,9 @@ def test_non_text_updates_get_a_short_answer_or_none(bot, api: FakeBotApi) -> No
     assert reply.text == telegram.EDITED
 
     group = {"id": -100123, "type": "supergroup", "title": "Staj grubu"}
-    api.push(message(user_id, "bekleyen tekliflerim neler", chat=group))  # ignored
+    assert send(api, message(user_id, "bekleyen tekliflerim neler", chat=group), -100123) == []
     [reply] = send(api, message(user_id, "/start@staj_asistani_test_bot", chat=group), -100123)
     assert reply.text == telegram.GROUPS_ONLY_PRIVATE
-    assert len(api.messages_to(-100123)) == 1  # the group's plain message got nothing
     [still] = say(api, user_id, "merhaba")  # the process is alive and well
     assert "Merhaba" in still.text
     assert bot.process.poll() is None
@@ -211,6 +217,15 @@ def test_a_rate_limited_reply_still_arrives(bot, api: FakeBotApi) -> None:
     assert "Merhaba" in reply.text
     attempts = [c for c in api.calls_of("sendMessage") if int(c["chat_id"]) == user_id]
     assert len(attempts) == 2 and attempts[0] == attempts[1]
+
+
+def test_a_reply_survives_a_dropped_connection(bot, api: FakeBotApi) -> None:
+    user_id = new_user()
+    api.drop_once("sendMessage")
+    [reply] = say(api, user_id, "merhaba")
+    assert "Merhaba" in reply.text
+    attempts = [c for c in api.calls_of("sendMessage") if int(c["chat_id"]) == user_id]
+    assert len(attempts) == 2
 
 
 # --- sending, in process ----------------------------------------------------------------------
@@ -336,8 +351,8 @@ def test_make_run_starts_telegram_when_a_token_is_set(tmp_path) -> None:
     try:
         api.wait_for(lambda: api.calls_of("setMyCommands"), "the Telegram process")
         user_id = new_user()
-        [reply] = say(api, user_id, "staj süresi kaç gün")
-        assert "20 iş günü" in reply.text
+        replies = say(api, user_id, "staj süresi kaç gün")
+        assert "20 iş günü" in replies[0].text
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)

@@ -181,23 +181,19 @@ def _retry_seconds(error: RetryAfter) -> float:
 
 async def with_retry(call: Callable[[], Awaitable[T]], attempts: int = SEND_ATTEMPTS) -> T:
     """Calls the Bot API, waiting out rate limits (429 retry_after) and network errors."""
-    for attempt in range(1, attempts + 1):
+    for attempt in range(1, attempts):
         try:
             return await call()
         except RetryAfter as error:
-            if attempt == attempts:
-                raise
             delay = _retry_seconds(error)
             logger.warning("Telegram rate limit: retrying in %.0f s", delay)
         except BadRequest:
             raise
         except NetworkError as error:  # includes TimedOut
-            if attempt == attempts:
-                raise
             delay = float(2 ** (attempt - 1))
             logger.warning("Telegram network error (%s): retrying in %.0f s", error, delay)
         await asyncio.sleep(delay)
-    raise AssertionError("unreachable")
+    return await call()
 
 
 @dataclass
