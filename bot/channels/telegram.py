@@ -25,6 +25,7 @@ import hashlib
 import hmac
 import html
 import logging
+import re
 import secrets
 import signal
 import warnings
@@ -62,6 +63,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 WEBHOOK_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+WEBHOOK_SECRET_FORMAT = re.compile(r"[A-Za-z0-9_-]{1,256}")
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_STORED_PAYLOADS = 10_000
 SEND_ATTEMPTS = 5
@@ -437,6 +439,9 @@ async def serve(settings: Settings) -> None:
 
     if not settings.telegram_bot_token or not settings.telegram_bridge_secret:
         raise SystemExit("TELEGRAM_BOT_TOKEN and TELEGRAM_BRIDGE_SECRET must be set")
+    webhook_secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)
+    if not WEBHOOK_SECRET_FORMAT.fullmatch(webhook_secret):
+        raise SystemExit("TELEGRAM_WEBHOOK_SECRET: 1-256 characters of A-Z, a-z, 0-9, _ and -")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -448,8 +453,7 @@ async def serve(settings: Settings) -> None:
         await with_retry(lambda: application.bot.set_my_commands(COMMANDS))
         await application.start()
         if settings.telegram_webhook_url:
-            secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)
-            webhook = await start_webhook(application, settings, secret)
+            webhook = await start_webhook(application, settings, webhook_secret)
             logger.info("Telegram: webhook on %s:%s for %s", settings.host,
                         settings.telegram_webhook_port, settings.telegram_webhook_url)
         else:
