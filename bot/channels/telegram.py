@@ -439,6 +439,8 @@ async def serve(settings: Settings) -> None:
 
     if not settings.telegram_bot_token or not settings.telegram_bridge_secret:
         raise SystemExit("TELEGRAM_BOT_TOKEN and TELEGRAM_BRIDGE_SECRET must be set")
+    if settings.reminder_window_hours < 1 or settings.reminder_interval_seconds < 1:
+        raise SystemExit("REMINDER_WINDOW_HOURS and REMINDER_INTERVAL_SECONDS must be at least 1")
     webhook_secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)
     if not WEBHOOK_SECRET_FORMAT.fullmatch(webhook_secret):
         raise SystemExit("TELEGRAM_WEBHOOK_SECRET: 1-256 characters of A-Z, a-z, 0-9, _ and -")
