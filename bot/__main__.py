@@ -4,6 +4,7 @@
     python -m bot run      start the action server, Rasa (REST, web chat, HTTP API) and the portal
     python -m bot portal   the demo portal page with the web chat widget (started by run)
     python -m bot shell    chat with the assistant in the terminal
+    python -m bot telegram the Telegram channel and reminders (needs TELEGRAM_BOT_TOKEN, Rasa up)
     python -m bot eval     measure NLU on tests/data/nlu_test.yml, write docs/BENCHMARKS.md
     python -m bot migrate  bring the offer database (DATABASE_URL, else var/staj.db) up to date
     python -m bot seed-demo [--students N]   fill an empty database with demo data
@@ -40,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("run", help="start the assistant")
     commands.add_parser("portal", help="serve the demo portal page with the web chat widget")
     commands.add_parser("shell", help="chat in the terminal")
+    commands.add_parser("telegram", help="the Telegram channel (Rasa must be running)")
     evaluate = commands.add_parser("eval", help="NLU evaluation against the default pipeline")
     evaluate.add_argument("--skip-default", action="store_true",
                           help="do not train and measure Rasa's default pipeline")
@@ -66,6 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in REVIEW_COMMANDS:
         migrate.upgrade()
         return REVIEW_COMMANDS[args.command](args)
+    if args.command == "telegram":
+        from bot.channels import telegram
+
+        migrate.upgrade()
+        return telegram.main(load_settings())
     if args.command == "train":
         model.ensure_trained()
         return 0

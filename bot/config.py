@@ -15,6 +15,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SOURCE_PROGRAM_YEAR = 2024
 
 
+def _text(name: str) -> str | None:
+    """An optional string setting; unset and blank are the same."""
+    return os.environ.get(name, "").strip() or None
+
+
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
@@ -85,6 +90,14 @@ class Settings:
     review_port: int = 8090
     transcript_retention_days: int = 180
     review_low_confidence: float = 0.5
+    telegram_bot_token: str | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: str | None = None
+    telegram_webhook_port: int = 8443
+    telegram_bridge_secret: str | None = None
+    reminder_window_hours: int = 24
+    reminder_interval_seconds: int = 300
 
     @property
     def action_server_url(self) -> str:
@@ -102,6 +115,11 @@ class Settings:
         """Where the widget finds Rasa's socket.io endpoint."""
         return f"http://{self.host}:{self.rasa_port}"
 
+    @property
+    def telegram_bridge_url(self) -> str:
+        """Where the Telegram process hands messages to Rasa (bot/channels/telegram_bridge.py)."""
+        return f"http://{self.host}:{self.rasa_port}/webhooks/telegram_bridge/webhook"
+
 
 def load_settings() -> Settings:
     """Reads the settings from the environment."""
@@ -118,4 +136,12 @@ def load_settings() -> Settings:
         portal_port=_int("PORTAL_PORT", 8080),
         portal_jwt_secret=os.environ.get("PORTAL_JWT_SECRET", ""),
         rasa_auth_token=os.environ.get("RASA_AUTH_TOKEN", ""),
+        telegram_bot_token=_text("TELEGRAM_BOT_TOKEN"),
+        telegram_api_url=(_text("TELEGRAM_API_URL") or "https://api.telegram.org").rstrip("/"),
+        telegram_webhook_url=_text("TELEGRAM_WEBHOOK_URL"),
+        telegram_webhook_secret=_text("TELEGRAM_WEBHOOK_SECRET"),
+        telegram_webhook_port=_int("TELEGRAM_WEBHOOK_PORT", 8443),
+        telegram_bridge_secret=_text("TELEGRAM_BRIDGE_SECRET"),
+        reminder_window_hours=_int("REMINDER_WINDOW_HOURS", 24),
+        reminder_interval_seconds=_int("REMINDER_INTERVAL_SECONDS", 300),
     )

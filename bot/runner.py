@@ -56,13 +56,38 @@ def start_review_server(settings: Settings) -> subprocess.Popen:
 
 def rasa_environment(settings: Settings) -> dict[str, str]:
     """The environment for Rasa: the action server's and the database's URLs (endpoints.yml),
-    what the web chat channel needs (the portal's secret and origin)."""
+    what the web chat channel needs (the portal's secret and origin), the Telegram bridge's
+    secret."""
     from bot.db.session import database_url
 
     return {**os.environ, "ACTION_SERVER_URL": settings.action_server_url,
             "DATABASE_URL": database_url(), "BIND_HOST": settings.host,
             "PORTAL_PORT": str(settings.portal_port),
-            "PORTAL_JWT_SECRET": settings.portal_jwt_secret}
+            "PORTAL_JWT_SECRET": settings.portal_jwt_secret,
+            "TELEGRAM_BRIDGE_SECRET": settings.telegram_bridge_secret or ""}
+
+
+def start_rasa(model: Path, settings: Settings, environment: dict[str, str] | None = None,
+               timeout: float = 180.0) -> subprocess.Popen:
+    """Starts `rasa run` (REST, Telegram bridge, HTTP API); waits until it answers."""
+    process = subprocess.Popen(
+        rasa_command("run", model, settings),
+        cwd=PROJECT_ROOT,
+        env={**rasa_environment(settings), **(environment or {})},
+        start_new_session=True,
+    )
+    _wait_until_up(f"http://{settings.host}:{settings.rasa_port}/", process, timeout)
+    return process
+
+
+def start_telegram(environment: dict[str, str] | None = None) -> subprocess.Popen:
+    """Starts the Telegram channel process (`python -m bot telegram`)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "telegram"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **(environment or {})},
+        start_new_session=True,
+    )
 
 
 def rasa_command(subcommand: str, model: Path, settings: Settings) -> list[str]:
@@ -77,19 +102,6 @@ def rasa_command(subcommand: str, model: Path, settings: Settings) -> list[str]:
         if settings.rasa_auth_token:
             command += ["--auth-token", settings.rasa_auth_token]
     return command
-
-
-def start_rasa(model: Path, settings: Settings,
-               environment: dict[str, str] | None = None) -> subprocess.Popen:
-    """`rasa run` (channels and HTTP API); waits until it answers."""
-    process = subprocess.Popen(
-        rasa_command("run", model, settings),
-        cwd=PROJECT_ROOT,
-        env={**rasa_environment(settings), **(environment or {})},
-        start_new_session=True,
-    )
-    _wait_until_up(f"http://{settings.host}:{settings.rasa_port}/", process)
-    return process
 
 
 def start_portal(settings: Settings) -> subprocess.Popen:
@@ -110,7 +122,8 @@ RASA_AUTH_TOKEN_FILE = PROJECT_ROOT / "var" / "rasa-auth-token"
 
 
 def with_run_secrets(settings: Settings, token_file: Path = RASA_AUTH_TOKEN_FILE) -> Settings:
-    """Random per-run secrets for those not set: the portal token key, the HTTP API token.
+    """Random per-run secrets for those not set: the portal token key, the HTTP API token, the
+    Telegram bridge's secret.
 
     A generated HTTP API token is written to var/rasa-auth-token (readable by the owner only),
     so an operator can use it while `make run` runs.
@@ -124,6 +137,8 @@ def with_run_secrets(settings: Settings, token_file: Path = RASA_AUTH_TOKEN_FILE
             handle.write(settings.rasa_auth_token + "\n")
     if not settings.portal_jwt_secret:
         settings = dataclasses.replace(settings, portal_jwt_secret=secrets.token_urlsafe(32))
+    if not settings.telegram_bridge_secret:
+        settings = dataclasses.replace(settings, telegram_bridge_secret=secrets.token_urlsafe(32))
     return settings
 
 
@@ -144,8 +159,12 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def run(model: Path, settings: Settings) -> int:
-    """`make run`: action server, Rasa and the demo portal, until Ctrl-C (or SIGTERM)."""
+    """`make run`: action server, Rasa, the demo portal, the staff review app and (with a bot
+    token) Telegram, until Ctrl-C (or SIGTERM)."""
     signal.signal(signal.SIGTERM, _interrupt)
+    # Ctrl-C stops everything even when started from a shell that ignores SIGINT (a background
+    # job), whose ignoring the children would otherwise inherit.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     token_hint = ("$RASA_AUTH_TOKEN" if settings.rasa_auth_token
                   else "$(cat var/rasa-auth-token)")
     settings = with_run_secrets(settings)
@@ -155,7 +174,12 @@ def run(model: Path, settings: Settings) -> int:
         processes.append(start_rasa(model, settings))
         processes.append(start_portal(settings))
         processes.append(start_review_server(settings))
+        if settings.telegram_bot_token:
+            processes.append(start_telegram(
+                {"TELEGRAM_BRIDGE_SECRET": settings.telegram_bridge_secret or ""}))
         base = f"http://{settings.host}:{settings.rasa_port}"
+        telegram = ("running (long polling, or the webhook of TELEGRAM_WEBHOOK_URL)"
+                    if settings.telegram_bot_token else "off (set TELEGRAM_BOT_TOKEN, see README)")
         print(
             "\nStaj Asistanı is running. Talk to it:\n"
             f"  web chat on the demo portal: http://{settings.host}:{settings.portal_port}/\n"
@@ -166,6 +190,7 @@ def run(model: Path, settings: Settings) -> int:
             f"  curl -s \"{base}/status?token={token_hint}\"\n"
             f"Staff review: http://{settings.host}:{settings.review_port}/ "
             "(create an account: python -m bot staff add NAME --role admin)\n"
+            f"Telegram: {telegram}\n"
             "Ctrl-C stops everything.\n",
             flush=True,
         )

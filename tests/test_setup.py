@@ -162,16 +162,19 @@ def test_run_makes_secrets_that_are_not_configured(tmp_path: Path) -> None:
     from bot.config import load_settings
     from bot.runner import with_run_secrets
 
-    unset = dataclasses.replace(load_settings(), portal_jwt_secret="", rasa_auth_token="")
+    unset = dataclasses.replace(load_settings(), portal_jwt_secret="", rasa_auth_token="",
+                                telegram_bridge_secret=None)
     token_file = tmp_path / "var" / "rasa-auth-token"
     first = with_run_secrets(unset, token_file)
     assert len(first.portal_jwt_secret) >= 32 and len(first.rasa_auth_token) >= 24
+    assert len(first.telegram_bridge_secret or "") >= 32
     assert token_file.read_text().strip() == first.rasa_auth_token
     assert token_file.stat().st_mode & 0o777 == 0o600  # the owner's only
     second = with_run_secrets(unset, token_file)
     assert second.portal_jwt_secret != first.portal_jwt_secret
     assert second.rasa_auth_token != first.rasa_auth_token
-    configured = dataclasses.replace(unset, portal_jwt_secret="a" * 32, rasa_auth_token="t")
+    configured = dataclasses.replace(unset, portal_jwt_secret="a" * 32, rasa_auth_token="t",
+                                     telegram_bridge_secret="b" * 32)
     assert with_run_secrets(configured, tmp_path / "unused") == configured
     assert not (tmp_path / "unused").exists()
     command = rasa_command("run", Path("model.tar.gz"), configured)

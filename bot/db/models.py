@@ -440,3 +440,16 @@ class ReviewCorrection(Base):
     faq_key = Column(String(100), nullable=True)
     staff_id = Column(ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True)
     created_at = Column(UtcDateTime, nullable=False, default=utc_now)
+
+# --- Reminders (bot/db/reminders.py) --------------------------------------------------------
+
+
+class OfferReminder(Base):
+    """A deadline reminder for one offer: claimed before sending, so it goes out at most once."""
+
+    __tablename__ = "offer_reminders"
+    offer_id = Column(ForeignKey("offers.id", ondelete="CASCADE"), primary_key=True)
+    channel = Column(String(20), nullable=False)
+    external_user_id = Column(String(100), nullable=False)
+    claimed_at = Column(UtcDateTime, nullable=False)
+    sent_at = Column(UtcDateTime, nullable=True)
