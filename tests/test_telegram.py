@@ -123,7 +123,7 @@ def test_help_menu_buttons_are_answered_and_routed(bot, api: FakeBotApi) -> None
     user_id = new_user()
     [menu] = say(api, user_id, "/yardim")
     titles = [button["text"] for button in menu.buttons]
-    assert "Bir kişiye ulaşmak istiyorum" in titles and len(titles) == 6
+    assert "Bir kişiye ulaşmak istiyorum" in titles and len(titles) == 7
     assert all(len(button["callback_data"].encode()) <= 64 for button in menu.buttons)
     person = next(b for b in menu.buttons if b["text"] == "Bir kişiye ulaşmak istiyorum")
     press = button_press(user_id, person["callback_data"])
