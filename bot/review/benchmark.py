@@ -115,7 +115,7 @@ class Generator:
                   "web-anon": f"web-anon:{user:08x}", "rest": f"rest:{user:06x}"}[channel]
         linked = channel == "web" or (channel == "tg" and user % 10 < 7)
         started = self.now - dt.timedelta(seconds=rng.randrange(180 * 86400))
-        turns = min(1 + int(rng.expovariate(1 / 3.8)), 12)
+        turns = min(1 + int(rng.expovariate(1 / 4.4)), 12)
         stamp = started.timestamp()
         events = writers["events"]
         for name in ("action_session_start", "session_started", "action_listen"):
