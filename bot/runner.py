@@ -106,15 +106,17 @@ RUN_DIRECTORY = PROJECT_ROOT / "var" / "run"
 
 
 def lock_store_endpoint(redis_url: str | None) -> dict[str, object] | None:
-    """endpoints.yml's `lock_store` for REDIS_URL (redis://[:password@]host[:port][/db]); None
-    keeps Rasa's in-memory lock store, which serves one Rasa process with one Sanic worker."""
+    """endpoints.yml's `lock_store` for REDIS_URL (redis://[:password@]host[:port][/db]): our
+    atomic Redis lock store (bot/lock_store.py; Rasa's own RedisLockStore races between
+    processes). None keeps Rasa's in-memory lock store: one Rasa process, one Sanic worker."""
     if not redis_url:
         return None
     parsed = urlsplit(redis_url)
     if parsed.scheme not in ("redis", "rediss") or not parsed.hostname:
         raise SystemExit(f"REDIS_URL must look like redis://host:6379/0, got {redis_url!r}")
     endpoint: dict[str, object] = {
-        "type": "redis", "url": parsed.hostname, "port": parsed.port or 6379,
+        "type": "bot.lock_store.RedisTicketLockStore", "url": parsed.hostname,
+        "port": parsed.port or 6379,
         "db": int(parsed.path.strip("/") or 0), "key_prefix": "stajasistani",
         "use_ssl": parsed.scheme == "rediss",
     }

@@ -15,17 +15,20 @@ import secrets
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 import redis
 import yaml
+from rasa.utils.endpoints import EndpointConfig
 from telegram import Update
 
 from bot.benchmarks import fake_telegram
 from bot.channels.telegram import PerChatUpdateProcessor
 from bot.config import load_settings
 from bot.db.migrate import upgrade
+from bot.lock_store import RedisTicketLockStore
 from bot.model import ensure_trained
 from bot.runner import (
     free_port,
@@ -59,14 +62,79 @@ def test_redis_url_becomes_rasas_redis_lock_store(tmp_path) -> None:
                                    redis_url="redis://:s%40cret@cache.internal:6380/3")
     path = write_endpoints(settings, tmp_path)
     assert yaml.safe_load(path.read_text())["lock_store"] == {
-        "type": "redis", "url": "cache.internal", "port": 6380, "db": 3,
-        "key_prefix": "stajasistani", "use_ssl": False, "password": "s@cret"}
+        "type": "bot.lock_store.RedisTicketLockStore", "url": "cache.internal", "port": 6380,
+        "db": 3, "key_prefix": "stajasistani", "use_ssl": False, "password": "s@cret"}
     assert path.stat().st_mode & 0o077 == 0  # the password stays the owner's
 
 
 def test_a_malformed_redis_url_stops_the_start() -> None:
     with pytest.raises(SystemExit, match="REDIS_URL"):
         lock_store_endpoint("127.0.0.1:6379")
+
+
+# --- the lock store ------------------------------------------------------------------------------
+
+
+def redis_or_skip() -> None:
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_timeout=5).ping()
+    except redis.RedisError as error:
+        pytest.skip(f"Redis unreachable at {REDIS_URL}: {error}")
+
+
+def lock_store() -> RedisTicketLockStore:
+    parsed = urlsplit(REDIS_URL)
+    return RedisTicketLockStore(EndpointConfig(
+        parsed.hostname, port=parsed.port or 6379, db=int(parsed.path.strip("/") or 0),
+        key_prefix="test"))
+
+
+def test_the_lock_lets_one_holder_in_at_a_time_in_ticket_order_across_connections() -> None:
+    redis_or_skip()
+    conversation = f"lock-{secrets.token_hex(4)}"
+
+    async def scenario() -> tuple[list[str], int]:
+        stores = [lock_store(), lock_store()]  # two connections, as two processes have
+        log: list[str] = []
+        inside = most_inside = 0
+
+        async def hold(number: int) -> None:
+            nonlocal inside, most_inside
+            async with stores[number % 2].lock(conversation):
+                inside += 1
+                most_inside = max(most_inside, inside)
+                log.append(f"in {number}")
+                await asyncio.sleep(0.01)
+                inside -= 1
+
+        holders = []
+        for number in range(12):  # each takes its ticket before the next starts
+            holders.append(asyncio.create_task(hold(number)))
+            await asyncio.sleep(0.005)
+        await asyncio.gather(*holders)
+        for store in stores:
+            await store.red.close()
+        return log, most_inside
+
+    log, most_inside = asyncio.run(scenario())
+    assert most_inside == 1
+    assert log == [f"in {number}" for number in range(12)]
+
+
+def test_a_ticket_whose_holder_died_is_skipped_after_the_lifetime() -> None:
+    redis_or_skip()
+    conversation = f"dead-{secrets.token_hex(4)}"
+
+    async def scenario() -> bool:
+        store = lock_store()
+        keys = store._keys(conversation)
+        await store._take(keys=keys, args=[60_000])  # a holder that never finishes
+        async with store.lock(conversation, lock_lifetime=0.2):
+            acquired = True
+        await store.red.close()
+        return acquired
+
+    assert asyncio.run(scenario())
 
 
 # --- Telegram: chats at once, each chat in order -------------------------------------------------
@@ -120,10 +188,7 @@ def postgres_url() -> Iterator[str]:
 def two_rasa_processes(postgres_url: str) -> Iterator[tuple[list[str], str]]:
     """Two `rasa run` processes (one Sanic worker each) on the same PostgreSQL database and
     Redis lock store, and one action server; yields their base URLs and the API token."""
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_timeout=5).ping()
-    except redis.RedisError as error:
-        pytest.skip(f"Redis unreachable at {REDIS_URL}: {error}")
+    redis_or_skip()
     token = secrets.token_urlsafe(16)
     base = dataclasses.replace(load_settings(), host="127.0.0.1", action_port=free_port(),
                                redis_url=REDIS_URL, rasa_auth_token=token)
@@ -143,6 +208,7 @@ def two_rasa_processes(postgres_url: str) -> Iterator[tuple[list[str], str]]:
 
 
 def ask(client: httpx.Client, rasa_url: str, sender: str, text: str) -> list[dict[str, Any]]:
+    """A message through the REST channel (which makes the sender id `rest:<sender>`)."""
     reply = client.post(f"{rasa_url}/webhooks/rest/webhook",
                         json={"sender": sender, "message": text})
     assert reply.status_code == 200
@@ -151,7 +217,7 @@ def ask(client: httpx.Client, rasa_url: str, sender: str, text: str) -> list[dic
 
 def transcript(client: httpx.Client, rasa_url: str, token: str,
                sender: str) -> list[dict[str, Any]]:
-    reply = client.get(f"{rasa_url}/conversations/{sender}/tracker",
+    reply = client.get(f"{rasa_url}/conversations/rest:{sender}/tracker",
                        params={"token": token, "include_events": "ALL"})
     assert reply.status_code == 200
     return reply.json()["events"]
@@ -171,7 +237,7 @@ def turns(events: list[dict[str, Any]]) -> list[tuple[str, int]]:
 def test_one_conversation_served_alternately_by_two_processes_stays_whole(
         two_rasa_processes: tuple[list[str], str]) -> None:
     urls, token = two_rasa_processes
-    sender = f"rest:alternating-{secrets.token_hex(4)}"
+    sender = f"alternating-{secrets.token_hex(4)}"
     with httpx.Client(timeout=TIMEOUT) as client:
         for number, question in enumerate(QUESTIONS):
             assert ask(client, urls[number % 2], sender, question)
@@ -184,7 +250,7 @@ def test_one_conversation_served_alternately_by_two_processes_stays_whole(
 def test_messages_at_the_same_time_on_both_processes_are_taken_one_at_a_time(
         two_rasa_processes: tuple[list[str], str]) -> None:
     urls, token = two_rasa_processes
-    sender = f"rest:concurrent-{secrets.token_hex(4)}"
+    sender = f"concurrent-{secrets.token_hex(4)}"
 
     async def both_at_once(first: str, second: str) -> None:
         async with httpx.AsyncClient(timeout=TIMEOUT) as client:
