@@ -34,6 +34,7 @@ import argparse
 import asyncio
 import dataclasses
 import datetime as dt
+import logging
 import os
 import platform
 import random
@@ -532,9 +533,11 @@ async def profile(model: Path, action_url: str, tracker_store: Any, user_ids: Se
     from rasa.core.actions import action
     from rasa.core.agent import Agent
     from rasa.utils.endpoints import EndpointConfig
+    from rasa.utils.log_utils import configure_structlog
 
     from bot import tracker_store as masking_store
 
+    configure_structlog(logging.INFO)  # as `rasa run` logs: no per-event debug lines
     spent = {stage: 0.0 for stage in STAGES}
 
     def timed_async(stage: str, function: Callable) -> Callable:
