@@ -34,6 +34,7 @@ import argparse
 import asyncio
 import dataclasses
 import datetime as dt
+import itertools
 import logging
 import os
 import platform
@@ -85,6 +86,7 @@ FLOOR_FACTOR = 3.0
 FIRST_TELEGRAM_USER = 700_000_000
 FIRST_BRIDGE_USER = 800_000_000
 FIRST_STUDENT = len(demo.NAMED_STUDENTS) + 1  # bulk demo students
+BRIDGE_USERS = 1500  # saturation senders: each conversation is a new one
 
 # A conversation of FAQ and status questions (typos and missing Turkish letters included).
 CONVERSATION = (
@@ -267,14 +269,14 @@ def postgres_database() -> Iterator[str]:
         admin.dispose()
 
 
-def link_bridge_users(database_url: str, count: int) -> list[int]:
+def link_bridge_users(database_url: str, count: int = BRIDGE_USERS) -> list[int]:
     """Telegram user ids linked to demo students through the link-code flow (bot.db.linking)."""
     db = Database(database_url)
     now = dt.datetime.now(dt.timezone.utc)
     users = []
     for index in range(count):
         user_id = FIRST_BRIDGE_USER + index
-        code = linking.issue_code(db, FIRST_STUDENT + 100 + index, now)
+        code = linking.issue_code(db, FIRST_STUDENT + 200 + index % 700, now)
         result = linking.redeem_code(db, "telegram", str(user_id), code, now)
         if result.outcome is not linking.LinkOutcome.LINKED:
             raise RuntimeError(f"could not link {user_id}: {result.outcome}")
@@ -465,17 +467,16 @@ async def saturate(name: str, bridge_url: str, secret: str, user_ids: Sequence[i
                    conversation: Sequence[str], levels: Sequence[int],
                    step_seconds: float) -> Saturation:
     """Users posting back-to-back to the bridge, more at each level, until throughput stops
-    rising (or the levels run out)."""
+    rising (or the levels run out). Each user holds `conversation` as a sender of `user_ids`
+    (the next one each time), then starts over as the next."""
     result = Saturation(name, [])
+    senders = itertools.cycle(user_ids)
     connector = aiohttp.TCPConnector(limit=0)
     timeout = aiohttp.ClientTimeout(total=REPLY_TIMEOUT * 2)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout,
                                      headers={SECRET_HEADER: secret}) as session:
         for users in levels:
-            if users > len(user_ids):
-                break
-            step = await _step(session, bridge_url, user_ids[:users], conversation,
-                               step_seconds)
+            step = await _step(session, bridge_url, users, senders, conversation, step_seconds)
             result.steps.append(step)
             say(f"  {name}: {users} users -> {step.throughput:.1f} msg/s, p95 {step.p95:.0f} ms")
             best_before = max((s.throughput for s in result.steps[:-1]), default=0.0)
@@ -485,37 +486,39 @@ async def saturate(name: str, bridge_url: str, secret: str, user_ids: Sequence[i
     return result
 
 
-async def _step(session: aiohttp.ClientSession, url: str, user_ids: Sequence[int],
+async def _step(session: aiohttp.ClientSession, url: str, users: int, senders: Iterator[int],
                 conversation: Sequence[str], seconds: float) -> Step:
     latencies: list[float] = []
     errors = 0
     started = time.perf_counter()
     end = started + seconds
 
-    async def user(user_id: int) -> None:
+    async def user() -> None:
         nonlocal errors
-        turn = random.randrange(len(conversation))
         while time.perf_counter() < end:
-            sent = time.perf_counter()
-            try:
-                async with session.post(url, json={"user_id": user_id,
-                                                   "text": conversation[turn]}) as reply:
-                    body = await reply.json()
-                    ok = reply.status == 200 and bool(body.get("messages"))
-            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
-                ok = False
-            done = time.perf_counter()
-            if done <= end:
-                if ok:
-                    latencies.append((done - sent) * 1000)
-                else:
-                    errors += 1
-            turn = (turn + 1) % len(conversation)
+            sender = next(senders)  # each conversation as a new user, as in real life
+            for message in conversation:
+                if time.perf_counter() >= end:
+                    return
+                sent = time.perf_counter()
+                try:
+                    async with session.post(url, json={"user_id": sender,
+                                                       "text": message}) as reply:
+                        body = await reply.json()
+                        ok = reply.status == 200 and isinstance(body.get("messages"), list)
+                except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+                    ok = False
+                done = time.perf_counter()
+                if done <= end:
+                    if ok:
+                        latencies.append((done - sent) * 1000)
+                    else:
+                        errors += 1
 
-    await asyncio.gather(*(user(u) for u in user_ids))
+    await asyncio.gather(*(user() for _ in range(users)))
     if not latencies:
-        return Step(len(user_ids), 0.0, float("nan"), float("nan"), errors)
-    return Step(len(user_ids), len(latencies) / seconds, percentile(latencies, 0.5),
+        return Step(users, 0.0, float("nan"), float("nan"), errors)
+    return Step(users, len(latencies) / seconds, percentile(latencies, 0.5),
                 percentile(latencies, 0.95), errors)
 
 
@@ -707,7 +710,7 @@ async def run_async(args: argparse.Namespace) -> None:
     BENCH_DIRECTORY.mkdir(parents=True, exist_ok=True)
     say("seeding the SQLite demo database")
     sqlite_url = seeded_sqlite(BENCH_DIRECTORY / "channels.db")
-    saturation_users = link_bridge_users(sqlite_url, max(args.levels))
+    saturation_users = link_bridge_users(sqlite_url)
     runs: list[Saturation] = []
     profiles: dict[str, dict[str, float]] = {}
 
@@ -732,7 +735,7 @@ async def run_async(args: argparse.Namespace) -> None:
 
     if not args.skip_production:
         with postgres_database() as postgres_url:
-            users = link_bridge_users(postgres_url, max(args.levels))
+            users = link_bridge_users(postgres_url)
             for workers in (1, 2):
                 say(f"starting PostgreSQL + Redis lock store, {workers} Sanic worker(s)")
                 with our_stack(model, postgres_url, redis_url=REDIS_URL, workers=workers,
@@ -747,11 +750,11 @@ async def run_async(args: argparse.Namespace) -> None:
         say("starting the rasa init example bot")
         with init_bot_stack(init_model) as (bridge_url, secret):
             init_run = await saturate("rasa init bot", bridge_url, secret,
-                                      [FIRST_BRIDGE_USER + i for i in range(max(args.levels))],
+                                      [FIRST_BRIDGE_USER + i for i in range(BRIDGE_USERS)],
                                       INIT_BOT_CONVERSATION, args.levels, args.step_seconds)
 
     if args.profile_turns:
-        profiles = await profile_all(model, sqlite_url, saturation_users[:10],
+        profiles = await profile_all(model, sqlite_url, saturation_users[-10:],
                                      args.profile_turns, args.skip_production)
     write_section("bench-channels", report(
         args, load_before, load_average(), time.perf_counter() - started, telegram, web, linked,
