@@ -7,7 +7,7 @@ NODE_ASSETS := node_modules/.package-lock.json
 PIP_VERSION := 24.0
 
 .DEFAULT_GOAL := help
-.PHONY: help install train migrate run shell test eval bench-db bench-review lint lock clean
+.PHONY: help install train migrate run shell test eval bench-db bench-review bench-channels lint lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ bench-db: $(INSTALLED)  ## time the status queries on 200k students / 1M offers 
 
 bench-review: $(INSTALLED)  ## time the staff review pages on 100k conversations in PostgreSQL
 	$(PY) -m bot.review.benchmark
+
+bench-channels: train $(NODE_ASSETS)  ## Telegram + web chat under load, saturation beside the rasa init bot, profile
+	$(PY) -m bot.benchmarks.channels
 
 lint: $(INSTALLED)  ## ruff
 	$(PY) -m ruff check .

@@ -98,6 +98,10 @@ class Settings:
     telegram_bridge_secret: str | None = None
     reminder_window_hours: int = 24
     reminder_interval_seconds: int = 300
+    telegram_concurrent_updates: int = 64
+    # Production path (docs/BENCHMARKS.md, make bench-channels): Rasa's lock store in Redis,
+    # which several Sanic workers (SANIC_WORKERS) or Rasa replicas need to share conversations.
+    redis_url: str | None = None
 
     @property
     def action_server_url(self) -> str:
@@ -144,4 +148,6 @@ def load_settings() -> Settings:
         telegram_bridge_secret=_text("TELEGRAM_BRIDGE_SECRET"),
         reminder_window_hours=_int("REMINDER_WINDOW_HOURS", 24),
         reminder_interval_seconds=_int("REMINDER_INTERVAL_SECONDS", 300),
+        telegram_concurrent_updates=_int("TELEGRAM_CONCURRENT_UPDATES", 64),
+        redis_url=_text("REDIS_URL"),
     )

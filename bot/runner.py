@@ -6,6 +6,7 @@ import dataclasses
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -13,8 +14,18 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import yaml
 
 from bot.config import PROJECT_ROOT, Settings
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (tests and benchmarks start servers on them)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def _wait_until_up(url: str, process: subprocess.Popen, timeout: float = 180.0) -> None:
@@ -90,11 +101,57 @@ def start_telegram(environment: dict[str, str] | None = None) -> subprocess.Pope
     )
 
 
+ENDPOINTS = PROJECT_ROOT / "endpoints.yml"
+RUN_DIRECTORY = PROJECT_ROOT / "var" / "run"
+
+
+def lock_store_endpoint(redis_url: str | None) -> dict[str, object] | None:
+    """endpoints.yml's `lock_store` for REDIS_URL (redis://[:password@]host[:port][/db]): our
+    atomic Redis lock store (bot/lock_store.py; Rasa's own RedisLockStore races between
+    processes). None keeps Rasa's in-memory lock store: one Rasa process, one Sanic worker."""
+    if not redis_url:
+        return None
+    parsed = urlsplit(redis_url)
+    if parsed.scheme not in ("redis", "rediss") or not parsed.hostname:
+        raise SystemExit(f"REDIS_URL must look like redis://host:6379/0, got {redis_url!r}")
+    endpoint: dict[str, object] = {
+        "type": "bot.lock_store.RedisTicketLockStore", "url": parsed.hostname,
+        "port": parsed.port or 6379,
+        "db": int(parsed.path.strip("/") or 0), "key_prefix": "stajasistani",
+        "use_ssl": parsed.scheme == "rediss",
+    }
+    if parsed.username:
+        endpoint["username"] = unquote(parsed.username)
+    if parsed.password:
+        endpoint["password"] = unquote(parsed.password)
+    return endpoint
+
+
+def write_endpoints(settings: Settings, directory: Path = RUN_DIRECTORY) -> Path:
+    """endpoints.yml plus, with REDIS_URL, the Redis lock store, as a file for one Rasa process.
+
+    endpoints.yml itself stays valid without Redis (Rasa substitutes `${VAR}` but has no
+    defaults, so an optional section cannot live there). The file is owner-only: it may hold
+    Redis's password.
+    """
+    endpoints = yaml.safe_load(ENDPOINTS.read_text(encoding="utf-8"))
+    lock_store = lock_store_endpoint(settings.redis_url)
+    if lock_store is not None:
+        endpoints["lock_store"] = lock_store
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"endpoints-{settings.rasa_port}.yml"
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(endpoints, handle, allow_unicode=True, sort_keys=False)
+    return path
+
+
 def rasa_command(subcommand: str, model: Path, settings: Settings) -> list[str]:
     """`rasa run` or `rasa shell` with our model, endpoints and credentials."""
     command = [
         sys.executable, "-m", "rasa", subcommand,
-        "--model", str(model), "--endpoints", "endpoints.yml",
+        "--model", str(model), "--endpoints", str(write_endpoints(settings)),
         "--port", str(settings.rasa_port), "--interface", settings.host,
     ]
     if subcommand == "run":

@@ -21,12 +21,14 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import make_url
 
+from bot import rasa_speedups
 from bot.config import PROJECT_ROOT
 from bot.db import review
 from bot.db.session import Database, database_url
 from bot.masking import mask_event
 
 logger = logging.getLogger(__name__)
+rasa_speedups.apply()  # every Rasa process of the assistant loads this module (endpoints.yml)
 
 
 def absolute_url(url: str) -> str:

@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import datetime as dt
 import itertools
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,7 +14,7 @@ import yaml
 
 from bot.config import PROJECT_ROOT, load_settings
 from bot.model import ensure_trained
-from bot.runner import start_action_server, stop
+from bot.runner import free_port, start_action_server, stop
 
 pytest_plugins = ["tests.db_fixtures", "tests.browser_fixtures", "tests.webchat_fixtures"]
 
@@ -26,13 +25,6 @@ TEST_WAGE = {
     "NET_MINIMUM_WAGE_SOURCE": "test figure, not the real wage",
     "NET_MINIMUM_WAGE_DATE": "2026-01-01",
 }
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def load_yaml(relative_path: str) -> Any:

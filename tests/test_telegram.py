@@ -123,7 +123,7 @@ def test_help_menu_buttons_are_answered_and_routed(bot, api: FakeBotApi) -> None
     user_id = new_user()
     [menu] = say(api, user_id, "/yardim")
     titles = [button["text"] for button in menu.buttons]
-    assert "Bir kişiye ulaşmak istiyorum" in titles and len(titles) == 7
+    assert "Bir kişiye ulaşmak istiyorum" in titles and len(titles) == 7  # 5 topics, offers, person
     assert all(len(button["callback_data"].encode()) <= 64 for button in menu.buttons)
     person = next(b for b in menu.buttons if b["text"] == "Bir kişiye ulaşmak istiyorum")
     press = button_press(user_id, person["callback_data"])
@@ -343,7 +343,8 @@ def test_make_run_starts_telegram_when_a_token_is_set(tmp_path) -> None:
     rasa_port, action_port = free_port(), free_port()
     environment = {**os.environ, "RASA_PORT": str(rasa_port), "ACTION_PORT": str(action_port),
                    "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
-                   "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": api.url}
+                   "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": api.url,
+                   "TELEGRAM_CONCURRENT_UPDATES": "1"}  # `say` relies on one update at a time
     environment.pop("TELEGRAM_BRIDGE_SECRET", None)  # run makes one and gives it to both
     process = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=PROJECT_ROOT,
                                env=environment, stdout=subprocess.DEVNULL,

@@ -47,6 +47,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    BaseUpdateProcessor,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
@@ -373,6 +374,45 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 # --- the application --------------------------------------------------------------------------
 
 
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Updates of different chats at the same time, each chat's one after another.
+
+    python-telegram-bot handles updates one by one by default, so one slow answer would hold up
+    every other user; fully concurrent updates could answer a user's two quick messages out of
+    order. Updates without a chat (none the assistant answers) are not held back.
+    """
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        """At most `max_concurrent_updates` updates in flight (TELEGRAM_CONCURRENT_UPDATES)."""
+        super().__init__(max_concurrent_updates)
+        self._chats: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Runs the update once the chat's earlier updates are done."""
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            return
+        lock, waiting = self._chats.get(chat.id, (asyncio.Lock(), 0))
+        self._chats[chat.id] = (lock, waiting + 1)
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            lock, waiting = self._chats[chat.id]
+            if waiting == 1:
+                del self._chats[chat.id]
+            else:
+                self._chats[chat.id] = (lock, waiting - 1)
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to free."""
+
+
+
 def build_application(settings: Settings, bridge: RasaBridge) -> Application:
     """The python-telegram-bot application with every handler of the assistant."""
     builder = (
@@ -380,6 +420,7 @@ def build_application(settings: Settings, bridge: RasaBridge) -> Application:
         .token(settings.telegram_bot_token)
         .base_url(f"{settings.telegram_api_url}/bot")
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
+        .concurrent_updates(PerChatUpdateProcessor(settings.telegram_concurrent_updates))
     )
     if settings.telegram_webhook_url:
         builder = builder.updater(None)
@@ -441,6 +482,8 @@ async def serve(settings: Settings) -> None:
         raise SystemExit("TELEGRAM_BOT_TOKEN and TELEGRAM_BRIDGE_SECRET must be set")
     if settings.reminder_window_hours < 1 or settings.reminder_interval_seconds < 1:
         raise SystemExit("REMINDER_WINDOW_HOURS and REMINDER_INTERVAL_SECONDS must be at least 1")
+    if settings.telegram_concurrent_updates < 1:
+        raise SystemExit("TELEGRAM_CONCURRENT_UPDATES must be at least 1")
     webhook_secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)
     if not WEBHOOK_SECRET_FORMAT.fullmatch(webhook_secret):
         raise SystemExit("TELEGRAM_WEBHOOK_SECRET: 1-256 characters of A-Z, a-z, 0-9, _ and -")
