@@ -16,7 +16,6 @@ import json
 import os
 import random
 import re
-import socket
 import statistics
 import sys
 import time
@@ -29,13 +28,14 @@ import httpx
 import yaml
 from sqlalchemy import create_engine, text
 
-from bot.benchmarks.report import BENCHMARKS, write_section
+from bot.benchmarks.report import BENCHMARKS, percentile, write_section
 from bot.config import PROJECT_ROOT, load_settings
 from bot.db import staff
 from bot.db.migrate import upgrade
 from bot.db.models import StaffRole
 from bot.db.session import Database
 from bot.review.nlu_export import NLU_DIR, training_examples
+from bot.runner import free_port
 
 ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 CONVERSATIONS = 100_000
@@ -232,17 +232,11 @@ def load(db: Database, conversations: int, progress: Callable[[str], None]) -> i
     return total_events
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def serving(db: Database) -> AbstractContextManager[str]:
     """The review app on `db` in a background thread, on a free port."""
     from bot.review.server import serving_in_thread
 
-    return serving_in_thread(db, dataclasses.replace(load_settings(), review_port=_free_port()))
+    return serving_in_thread(db, dataclasses.replace(load_settings(), review_port=free_port()))
 
 
 def _login(base: str) -> httpx.Client:
@@ -300,10 +294,6 @@ def scenarios(rng: random.Random, conversations: int, now: dt.date) -> dict[str,
     }
 
 
-def _p95(values: list[float]) -> float:
-    return statistics.quantiles(values, n=20, method="inclusive")[-1]
-
-
 def main(conversations: int = CONVERSATIONS, runs: int = RUNS) -> int:
     """Loads, measures, records, drops the database."""
     admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -342,7 +332,7 @@ def _measure(url: str, conversations: int, runs: int) -> int:
         client = _login(base)
         for label, paths in scenarios(rng, conversations, dt.date.today()).items():
             timings = _time(client, paths, runs)
-            results.append((label, statistics.median(timings), _p95(timings),
+            results.append((label, statistics.median(timings), percentile(timings, 0.95),
                             max(timings)))
             print(f"  {label:<45} p50 {results[-1][1]:6.1f} ms  p95 {results[-1][2]:6.1f} ms",
                   flush=True)
