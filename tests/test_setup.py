@@ -98,7 +98,8 @@ def test_run_serves_rest_on_loopback_and_a_stop_signal_stops_everything(
     rasa_port, action_port, portal_port = free_port(), free_port(), free_port()
     database = tmp_path / "run.db"
     env = {**os.environ, "RASA_PORT": str(rasa_port), "ACTION_PORT": str(action_port),
-           "PORTAL_PORT": str(portal_port), "RASA_AUTH_TOKEN": "setup-test-token",
+           "PORTAL_PORT": str(portal_port), "REVIEW_PORT": str(free_port()),
+           "RASA_AUTH_TOKEN": "setup-test-token",
            "DATABASE_URL": f"sqlite:///{database}"}
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "run"], cwd=PROJECT_ROOT, env=env,

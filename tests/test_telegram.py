@@ -342,6 +342,7 @@ def test_make_run_starts_telegram_when_a_token_is_set(tmp_path) -> None:
     api.start()
     rasa_port, action_port = free_port(), free_port()
     environment = {**os.environ, "RASA_PORT": str(rasa_port), "ACTION_PORT": str(action_port),
+                   "PORTAL_PORT": str(free_port()), "REVIEW_PORT": str(free_port()),
                    "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
                    "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": api.url,
                    "TELEGRAM_CONCURRENT_UPDATES": "1"}  # `say` relies on one update at a time
