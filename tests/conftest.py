@@ -88,7 +88,7 @@ def demo_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     upgrade(url)
     db = Database(url)
     demo.seed(db, 50, dt.datetime.now(dt.timezone.utc), progress=False)
-    db.engine.dispose()
+    db.dispose()
     return url
 
 

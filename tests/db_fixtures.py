@@ -62,7 +62,7 @@ def database(request, tmp_path) -> Iterator[Database]:
     try:
         yield db
     finally:
-        db.engine.dispose()
+        db.dispose()
         for _ in urls:  # runs the PostgreSQL clean-up
             pass
 

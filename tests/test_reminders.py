@@ -203,5 +203,5 @@ def test_one_reminder_per_offer_only_to_linked_chats_and_never_again_after_a_res
     finally:
         restarted.stop()
         second.stop()
-        db.engine.dispose()
+        db.dispose()
 

@@ -124,7 +124,7 @@ def test_run_serves_rest_on_loopback_and_a_stop_signal_stops_everything(
         forged_replies = post_rest(rasa_port, "tg:555", "bekleyen tekliflerim neler")
         assert forged_replies[0]["recipient_id"] == "rest:tg:555"
         assert "doğrulayabildiğim" in forged_replies[0]["text"]
-        db.engine.dispose()
+        db.dispose()
         status_url = f"http://127.0.0.1:{rasa_port}/status"
         with pytest.raises(urllib.error.HTTPError, match="401"):
             urllib.request.urlopen(status_url, timeout=10)  # HTTP API needs the token ...

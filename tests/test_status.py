@@ -35,7 +35,7 @@ def demo_db(demo_database_url: str) -> Iterator[Database]:
     """The action server's demo database, for issuing codes and reading the truth."""
     db = Database(demo_database_url)
     yield db
-    db.engine.dispose()
+    db.dispose()
 
 
 def telegram_chat(agent_and_loop, demo_db: Database, student_id: int | None) -> Conversation:

@@ -150,7 +150,7 @@ def run_backend(backend: str, students: int, samples: int, now: dt.datetime) -> 
                          min(samples, student_count - len(demo.NAMED_STUDENTS)))
     chats = link_chats(db, sampled, now)
     timings = measure(db, chats, samples, now)
-    db.engine.dispose()
+    db.dispose()
     return BackendResult(backend, student_count, offer_count, build_seconds, timings)
 
 

@@ -337,7 +337,7 @@ def _measure(url: str, conversations: int, runs: int) -> int:
             print(f"  {label:<45} p50 {results[-1][1]:6.1f} ms  p95 {results[-1][2]:6.1f} ms",
                   flush=True)
         client.close()
-    db.engine.dispose()
+    db.dispose()
     floored = [r for r in results if "not floored" not in r[0]]
     worst = max(r[2] for r in floored)
     lines = [
