@@ -4,31 +4,45 @@ Configured in endpoints.yml (`tracker_store: type: bot.tracker_store.MaskingSQLT
 `url: ${DATABASE_URL}`), so every channel's conversations survive restarts in the same
 database as the offer data. NLU and actions see the raw text within the turn (a link code
 must still link the chat); what is saved, and so what later turns and staff see, is masked.
-Each save also updates the staff review index (bot/db/review.py).
+Each save also updates the staff review index (bot/db/review.py), in the same transaction.
+
+The database work runs in a thread, so the server goes on with other conversations while it
+waits for the database. Every message loads its conversation and saves it again. The latest
+session of the conversations this process served recently is kept in memory, as the masked
+events the database holds, and used only after one small query shows the database still holds
+exactly those events (another Rasa process, a purge or a deleted conversation changes the count
+or the last id): several replicas stay correct, and a message costs one read instead of the
+whole session. TRACKER_CACHE_SIZE conversations (default 1000; 0 turns the cache off).
 """
 
 from __future__ import annotations
 
-import itertools
+import asyncio
+import collections
+import dataclasses
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import sessionmaker
 
 from bot import rasa_speedups
 from bot.config import PROJECT_ROOT
-from bot.db import review
+from bot.db import transcripts
 from bot.db.session import Database, database_url
 from bot.masking import mask_event
 
 logger = logging.getLogger(__name__)
 rasa_speedups.apply()  # every Rasa process of the assistant loads this module (endpoints.yml)
+DEFAULT_CACHE_SIZE = 1000
 
 
 def absolute_url(url: str) -> str:
@@ -41,6 +55,52 @@ def absolute_url(url: str) -> str:
     return url
 
 
+def cache_size() -> int:
+    """TRACKER_CACHE_SIZE, or the default."""
+    value = os.environ.get("TRACKER_CACHE_SIZE", "").strip()
+    if not value:
+        return DEFAULT_CACHE_SIZE
+    if not value.isdigit():
+        raise ValueError(f"TRACKER_CACHE_SIZE must be a whole number, got {value!r}")
+    return int(value)
+
+
+@dataclasses.dataclass
+class CachedSession:
+    """A conversation's latest session as stored: where it stands, and its masked events."""
+
+    stored: transcripts.StoredSession
+    events: list[Event]
+
+
+class SessionCache:
+    """The latest sessions of recently served conversations, least recently used dropped."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._sessions: collections.OrderedDict[str, CachedSession] = collections.OrderedDict()
+
+    def get(self, sender_id: str) -> CachedSession | None:
+        """The cached session, marked as just used."""
+        cached = self._sessions.get(sender_id)
+        if cached is not None:
+            self._sessions.move_to_end(sender_id)
+        return cached
+
+    def put(self, sender_id: str, cached: CachedSession) -> None:
+        """Caches a session (nothing when the cache is off)."""
+        if self.size <= 0:
+            return
+        self._sessions[sender_id] = cached
+        self._sessions.move_to_end(sender_id)
+        while len(self._sessions) > self.size:
+            self._sessions.popitem(last=False)
+
+    def drop(self, sender_id: str) -> None:
+        """Forgets a conversation."""
+        self._sessions.pop(sender_id, None)
+
+
 class MaskingSQLTrackerStore(SQLTrackerStore):
     """SQLTrackerStore on DATABASE_URL whose saved events have personal data masked."""
 
@@ -48,28 +108,65 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
                  event_broker: EventBroker | None = None, **kwargs: Any) -> None:
         """`host` is the database URL from endpoints.yml (Rasa passes `url` as `host`)."""
         url = absolute_url(host or database_url())
-        self.review_db = Database(url)
         super().__init__(domain=domain, host=url, event_broker=event_broker, **kwargs)
+        # Rasa's engine created the events table; from here on one pooled engine serves the
+        # events and the review index (Rasa's has no pool for SQLite).
+        self.engine.dispose()
+        self.db = Database(url)
+        self.engine = self.db.engine
+        self.sessionmaker = sessionmaker(bind=self.engine)
+        self.sessions = SessionCache(cache_size())
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        """The conversation's latest session, from memory when the database confirms it."""
+        if self.domain is None:
+            return await super().retrieve(sender_id)
+        cached = self.sessions.get(sender_id)
+        if cached is not None:
+            now = await asyncio.to_thread(transcripts.stored_from, self.db, sender_id,
+                                          cached.stored.first_id)
+            if now == cached.stored and self.sessions.get(sender_id) is cached:
+                return DialogueStateTracker.from_events(sender_id, cached.events,
+                                                        self.domain.slots)
+            self.sessions.drop(sender_id)
+        stored, serialised = await asyncio.to_thread(transcripts.latest_session, self.db,
+                                                     sender_id)
+        if stored is None:
+            return None
+        tracker = DialogueStateTracker.from_dict(sender_id, serialised, self.domain.slots)
+        self.sessions.put(sender_id, CachedSession(stored, list(tracker.events)))
+        return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        """Stores the tracker's new events, masked, and indexes them for staff review."""
+        """Stores the tracker's new events, masked, with their staff review index."""
         await self.stream_events(tracker)
-        with self.session_scope() as session:
-            stored = self._event_query(session, tracker.sender_id,
-                                       fetch_events_from_all_sessions=False).count()
-            new_events = list(itertools.islice(tracker.events, stored, len(tracker.events)))
-            masked = [mask_event(event.as_dict()) for event in new_events]
-            for event, data in zip(new_events, masked, strict=True):
-                session.add(self.SQLEvent(
-                    sender_id=tracker.sender_id,
-                    type_name=event.type_name,
-                    timestamp=data.get("timestamp"),
-                    intent_name=((data.get("parse_data") or {}).get("intent") or {}).get("name"),
-                    action_name=data.get("name"),
-                    data=json.dumps(data),
-                ))
-            session.commit()
+        sender_id = tracker.sender_id
+        cached = self.sessions.get(sender_id)
+        if cached is not None and cached.stored.count <= len(tracker.events):
+            stored = cached.stored.count
+        else:  # not a session we hold: Rasa's count decides what is new
+            self.sessions.drop(sender_id)
+            cached = None
+            stored = await asyncio.to_thread(transcripts.latest_session_count, self.db,
+                                             sender_id)
+        new_events = list(tracker.events)[stored:]
+        if not new_events:
+            return
+        masked = [mask_event(event.as_dict()) for event in new_events]
+        starts_session = any(isinstance(event, SessionStarted) for event in new_events)
+        first_id = cached.stored.first_id if cached is not None and not starts_session else None
         try:
-            review.record_events(self.review_db, tracker.sender_id, masked)
-        except Exception:  # the transcript is saved; a failed index must not break the chat
-            logger.exception("could not index the conversation for staff review")
+            now = await asyncio.to_thread(transcripts.append, self.db, sender_id, masked,
+                                          first_id)
+        except Exception:
+            self.sessions.drop(sender_id)
+            raise
+        if cached is None or self.sessions.get(sender_id) is not cached:
+            return
+        if now is None or now.count != cached.stored.count + len(masked):
+            self.sessions.drop(sender_id)  # a new session, or someone else wrote too
+            return
+        # as a later load would read them back: JSON's types
+        cached.events.extend(Event.from_parameters(json.loads(json.dumps(data)))
+                             for data in masked)
+        cached.stored = now

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import func, select, text
@@ -48,9 +49,8 @@ def agent_on_store(request, tmp_path_factory) -> Iterator[tuple[Any, Any, Databa
         for agent, loop in start_agent(url, tracker_store=store):
             yield agent, loop, db
     finally:
-        store.engine.dispose()
-        store.review_db.engine.dispose()
-        db.engine.dispose()
+        store.db.dispose()
+        db.dispose()
         for _ in urls:
             pass
 
@@ -85,8 +85,7 @@ def test_transcripts_survive_a_restart(agent_on_store) -> None:
     try:
         tracker = asyncio.run(reopened.retrieve("rest:restart-check"))
     finally:
-        reopened.engine.dispose()
-        reopened.review_db.engine.dispose()
+        reopened.db.dispose()
     assert tracker is not None
     assert [e.text for e in tracker.events if isinstance(e, UserUttered)] == [
         "staj ücreti ne zaman yatar"]
@@ -121,8 +120,7 @@ def test_purge_deletes_old_conversations_completely(database: Database) -> None:
 
         gone = review.purge(database, now - dt.timedelta(days=180))
     finally:
-        store.engine.dispose()
-        store.review_db.engine.dispose()
+        store.db.dispose()
 
     assert gone == 1
     with database.engine.connect() as connection:
@@ -138,3 +136,118 @@ def _conversation_id(db: Database, sender_id: str) -> int:
     with db.session() as session:
         return session.scalar(select(ReviewConversation.id)
                               .where(ReviewConversation.sender_id == sender_id))
+
+
+# --- the cache of recent sessions ----------------------------------------------------------
+
+
+def _store(db: Database) -> MaskingSQLTrackerStore:
+    url = db.engine.url.render_as_string(hide_password=False)
+    return MaskingSQLTrackerStore(host=url, domain=Domain.empty())
+
+
+def _turn(tracker: DialogueStateTracker, text_: str, when: float) -> None:
+    """A user message and the bot's answer, appended as Rasa appends them."""
+    tracker.update(UserUttered(text_, {"name": "greet", "confidence": 0.9}, timestamp=when))
+    tracker.update(ActionExecuted("utter_greet", timestamp=when))
+    tracker.update(BotUttered(f"yanıt: {text_}", timestamp=when))
+
+
+def _dicts(tracker: DialogueStateTracker | None) -> list[dict[str, Any]]:
+    return [] if tracker is None else [event.as_dict() for event in tracker.events]
+
+
+def _talk(store: MaskingSQLTrackerStore, sender_id: str, texts: list[str]) -> None:
+    """Each text a turn: the tracker loaded, a turn added, the tracker saved."""
+    for text_ in texts:
+        tracker = asyncio.run(store.retrieve(sender_id))
+        if tracker is None:
+            tracker = _tracker(sender_id, dt.datetime.now(dt.timezone.utc), [])
+        _turn(tracker, text_, dt.datetime.now(dt.timezone.utc).timestamp())
+        asyncio.run(store.save(tracker))
+
+
+def test_a_cached_session_is_what_the_database_holds(database: Database) -> None:
+    store, fresh = _store(database), _store(database)
+    try:
+        _talk(store, "rest:cache", ["bir", "iki", f"telefonum {PHONE}", "dört"])
+        assert store.sessions.get("rest:cache") is not None  # served from memory
+        cached = asyncio.run(store.retrieve("rest:cache"))
+        loaded = asyncio.run(fresh.retrieve("rest:cache"))
+    finally:
+        store.db.dispose()
+        fresh.db.dispose()
+    assert _dicts(cached) == _dicts(loaded)
+    assert [e.text for e in loaded.events if isinstance(e, UserUttered)][-2:] == [
+        "telefonum [telefon]", "dört"]  # masked in memory too
+
+
+def test_another_process_writing_the_conversation_is_seen(database: Database) -> None:
+    one, other = _store(database), _store(database)
+    try:
+        _talk(one, "rest:shared", ["bir", "iki"])
+        _talk(other, "rest:shared", ["üç"])  # another Rasa replica took a message
+        tracker = asyncio.run(one.retrieve("rest:shared"))
+        _talk(one, "rest:shared", ["dört"])
+        final = asyncio.run(_store(database).retrieve("rest:shared"))
+    finally:
+        one.db.dispose()
+        other.db.dispose()
+    texts = [e.text for e in tracker.events if isinstance(e, UserUttered)]
+    assert texts == ["bir", "iki", "üç"]
+    assert [e.text for e in final.events if isinstance(e, UserUttered)] == [
+        "bir", "iki", "üç", "dört"]
+    with database.engine.connect() as connection:
+        stored = connection.execute(text(
+            "SELECT count(*) FROM events WHERE sender_id = 'rest:shared'")).scalar()
+    assert stored == len(final.events)  # nothing stored twice
+
+
+def test_a_deleted_conversation_is_not_served_from_memory(database: Database) -> None:
+    store = _store(database)
+    try:
+        _talk(store, "rest:deleted", ["bir", "iki"])
+        assert review.delete_conversation(database, _conversation_id(database, "rest:deleted"))
+        assert asyncio.run(store.retrieve("rest:deleted")) is None
+    finally:
+        store.db.dispose()
+
+
+def test_the_cache_keeps_only_the_most_recent_conversations(database: Database,
+                                                            monkeypatch) -> None:
+    monkeypatch.setenv("TRACKER_CACHE_SIZE", "2")
+    store = _store(database)
+    try:
+        for sender in ("rest:a", "rest:b", "rest:c"):
+            _talk(store, sender, ["bir", "iki"])
+        assert [store.sessions.get(s) is not None for s in ("rest:a", "rest:b", "rest:c")] == [
+            False, True, True]
+        monkeypatch.setenv("TRACKER_CACHE_SIZE", "0")
+        off = _store(database)
+        _talk(off, "rest:d", ["bir", "iki"])
+        assert off.sessions.get("rest:d") is None
+        assert len(asyncio.run(off.retrieve("rest:d")).events) == len(
+            asyncio.run(store.retrieve("rest:d")).events)
+        off.db.dispose()
+        monkeypatch.setenv("TRACKER_CACHE_SIZE", "many")
+        with pytest.raises(ValueError, match="TRACKER_CACHE_SIZE"):
+            _store(database)
+    finally:
+        store.db.dispose()
+
+
+def test_a_failing_review_index_loses_no_transcript(database: Database, monkeypatch,
+                                                    caplog) -> None:
+    store = _store(database)
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("index broken")
+
+    monkeypatch.setattr(review, "index_events", broken)
+    try:
+        _talk(store, "rest:noindex", ["bir"])
+        tracker = asyncio.run(_store(database).retrieve("rest:noindex"))
+    finally:
+        store.db.dispose()
+    assert [e.text for e in tracker.events if isinstance(e, UserUttered)] == ["bir"]
+    assert "could not index" in caplog.text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Awaitable, Callable
@@ -54,7 +55,7 @@ def elif_employers(demo_database_url: str) -> set[str]:
     try:
         return {offer.employer_name for offer in offers.pending_offers(db, ELIF, now())}
     finally:
-        db.engine.dispose()
+        db.dispose()
 
 
 def http_api(stack: WebStack, path: str, token: str | None) -> tuple[int, Any]:
@@ -65,6 +66,31 @@ def http_api(stack: WebStack, path: str, token: str | None) -> tuple[int, Any]:
             return reply.status, json.load(reply)
     except urllib.error.HTTPError as error:
         return error.code, None
+
+
+def stored_tracker(stack: WebStack, student: int, user_messages: int) -> dict:
+    """The student's conversation from Rasa's HTTP API, once it holds `user_messages` messages
+    of the student and the turn is over: Rasa stores a turn just after its last reply goes out,
+    so a test asking at once may be early."""
+    deadline = time.monotonic() + 30
+    while True:
+        status, tracker = http_api(stack, f"/conversations/web:{student}/tracker",
+                                   stack.settings.rasa_auth_token)
+        assert status == 200
+        events = tracker["events"]
+        stored = sum(e["event"] == "user" for e in events)
+        if (stored >= user_messages and events[-1].get("name") == "action_listen") \
+                or time.monotonic() > deadline:
+            return tracker
+        time.sleep(0.1)
+
+
+def user_events_of(stack: WebStack, student: int) -> list[dict]:
+    """The student's messages Rasa has stored so far."""
+    status, tracker = http_api(stack, f"/conversations/web:{student}/tracker",
+                               stack.settings.rasa_auth_token)
+    assert status == 200
+    return [e for e in tracker["events"] if e["event"] == "user"]
 
 
 # --- identity ------------------------------------------------------------------------------
@@ -79,10 +105,9 @@ def test_a_verified_student_gets_her_own_offers_in_her_own_conversation(
         assert elif_employers and all(name in text for name in elif_employers)
         assert "Sorumlu kişi:" in text
 
+    before = len(user_events_of(web_stack, ELIF))
     run(scenario)
-    status, tracker = http_api(web_stack, f"/conversations/web:{ELIF}/tracker",
-                               web_stack.settings.rasa_auth_token)
-    assert status == 200
+    tracker = stored_tracker(web_stack, ELIF, before + 1)
     user_events = [e for e in tracker["events"] if e["event"] == "user"]
     assert user_events[-1]["text"] == OFFERS_QUESTION
     assert user_events[-1]["input_channel"] == "webchat"
@@ -129,10 +154,9 @@ def test_a_client_chosen_session_id_never_joins_another_students_conversation(
         assert not any(name in intruder.texts() for name in elif_employers)
         assert NEEDS_VERIFIED not in elif_chat.texts()
 
+    before = len(user_events_of(web_stack, ELIF))
     run(scenario, 2)
-    status, tracker = http_api(web_stack, f"/conversations/web:{ELIF}/tracker",
-                               web_stack.settings.rasa_auth_token)
-    assert status == 200
+    tracker = stored_tracker(web_stack, ELIF, before + 1)
     assert all(e.get("metadata", {}).get("webchat", {}).get("verified")
                for e in tracker["events"] if e["event"] == "user")
 

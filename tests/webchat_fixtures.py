@@ -47,8 +47,9 @@ def web_stack(demo_database_url: str) -> Iterator[WebStack]:
     model = ensure_trained()
     processes = []
     try:
-        processes.append(start_action_server(settings, {"DATABASE_URL": demo_database_url}))
-        processes.append(start_rasa(model, settings))
+        database = {"DATABASE_URL": demo_database_url}
+        processes.append(start_action_server(settings, database))
+        processes.append(start_rasa(model, settings, database))
         processes.append(start_portal(settings))
         yield WebStack(settings)
     finally:

@@ -1,7 +1,7 @@
 """Repository of the staff review: the transcript index, tags, notes, corrections, purge.
 
 The transcript is Rasa's `events` table (written by bot/tracker_store.py, already masked);
-`record_events` mirrors each saved user and bot message into `review_messages`, grouped by
+`index_events` mirrors each saved user and bot message into `review_messages`, grouped by
 conversation session in `review_conversations`, so the review app lists and filters
 without parsing event JSON.
 """
@@ -13,11 +13,25 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, case, column, delete, exists, func, or_, select, table, update
+from sqlalchemy import (
+    and_,
+    bindparam,
+    case,
+    column,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    table,
+    update,
+)
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from bot.db import linking
 from bot.db.models import (
+    ChatIdentity,
     ReviewConversation,
     ReviewCorrection,
     ReviewMessage,
@@ -76,72 +90,141 @@ def _understanding(parse_data: dict[str, Any]) -> tuple[str | None, str | None, 
     return intent, faq_key, None if confidence is None else float(confidence)
 
 
-def _is_linked(db: Database, sender_id: str) -> bool:
+# The index's statements, built once, on the tables themselves (no ORM work per message).
+_CONVERSATIONS = ReviewConversation.__table__
+_MESSAGES = ReviewMessage.__table__
+_CHAT_LINKED = select(ChatIdentity.__table__.c.student_id).where(
+    ChatIdentity.__table__.c.channel == bindparam("channel"),
+    ChatIdentity.__table__.c.external_user_id == bindparam("external_user_id"))
+_LATEST_CONVERSATION = (
+    select(_CONVERSATIONS.c.id, _CONVERSATIONS.c.last_event_at, _CONVERSATIONS.c.turns,
+           _CONVERSATIONS.c.min_confidence, _CONVERSATIONS.c.fell_back,
+           _CONVERSATIONS.c.asked_human, _CONVERSATIONS.c.linked,
+           select(func.coalesce(func.max(_MESSAGES.c.position), 0))
+           .where(_MESSAGES.c.conversation_id == _CONVERSATIONS.c.id)
+           .scalar_subquery().label("position"))
+    .where(_CONVERSATIONS.c.sender_id == bindparam("sender_id"))
+    .order_by(_CONVERSATIONS.c.started_at.desc(), _CONVERSATIONS.c.id.desc())
+    .limit(1))
+_INSERT_CONVERSATION = insert(_CONVERSATIONS)
+_UPDATE_CONVERSATION = (
+    update(_CONVERSATIONS).where(_CONVERSATIONS.c.id == bindparam("conversation_id"))
+    .values(last_event_at=bindparam("last_event_at"), turns=bindparam("turns"),
+            min_confidence=bindparam("min_confidence"), fell_back=bindparam("fell_back"),
+            asked_human=bindparam("asked_human"), linked=bindparam("linked")))
+_INSERT_MESSAGE = insert(_MESSAGES)
+
+
+def _is_linked(connection: Connection, sender_id: str) -> bool:
     identity = identity_of(sender_id)
     if identity is None:
         return False
     if identity.channel is Channel.WEB:
         return True
-    return linking.linked_student(db, identity.channel.value, identity.external_user_id) is not None
+    return connection.execute(_CHAT_LINKED, {
+        "channel": identity.channel.value, "external_user_id": identity.external_user_id,
+    }).first() is not None
+
+
+@dataclasses.dataclass
+class _IndexedConversation:
+    """A review conversation's row while new events are folded into it."""
+
+    id: int | None
+    last_event_at: dt.datetime
+    position: int = 0
+    turns: int = 0
+    min_confidence: float | None = None
+    fell_back: bool = False
+    asked_human: bool = False
+    linked: bool = False
+
+    def values(self) -> dict[str, Any]:
+        """The columns the index keeps up to date."""
+        return {"last_event_at": self.last_event_at, "turns": self.turns,
+                "min_confidence": self.min_confidence, "fell_back": self.fell_back,
+                "asked_human": self.asked_human, "linked": self.linked}
 
 
 def record_events(db: Database, sender_id: str, events: Sequence[dict[str, Any]]) -> None:
     """Mirrors newly saved (masked) Rasa events of one sender into the review index."""
+    with db.session() as session:
+        index_events(session.connection(), sender_id, events)
+
+
+def index_events(connection: Connection, sender_id: str,
+                 events: Sequence[dict[str, Any]]) -> None:
+    """Mirrors newly saved (masked) Rasa events of one sender into the review index, in
+    `connection`'s transaction."""
     if not any(event.get("event") in ("user", "bot") for event in events):
         return
-    linked = _is_linked(db, sender_id)
-    with db.session() as session:
-        conversation = session.scalars(
-            select(ReviewConversation).where(ReviewConversation.sender_id == sender_id)
-            .order_by(ReviewConversation.started_at.desc(), ReviewConversation.id.desc())
-            .limit(1)
-        ).first()
-        position = 0
-        if conversation is not None:
-            position = session.scalar(select(func.coalesce(func.max(ReviewMessage.position), 0))
-                                      .where(ReviewMessage.conversation_id == conversation.id))
-        new_session = conversation is None
-        last_action: str | None = None
-        for event in events:
-            kind = event.get("event")
-            if kind == "session_started":
-                new_session = True
-            elif kind == "action":
-                last_action = event.get("name")
-                if last_action in FALLBACK_ACTIONS and conversation is not None:
-                    conversation.fell_back = True
-            if kind not in ("user", "bot"):
-                continue
-            when = _timestamp(event)
-            if new_session:
-                conversation = ReviewConversation(
-                    sender_id=sender_id, channel=channel_of(sender_id), started_at=when,
-                    last_event_at=when, turns=0, fell_back=False, asked_human=False,
-                    linked=linked)
-                session.add(conversation)
-                session.flush()
-                new_session, position = False, 0
-            position += 1
-            conversation.last_event_at = max(conversation.last_event_at, when)
-            conversation.linked = conversation.linked or linked
-            message = ReviewMessage(conversation_id=conversation.id, position=position,
-                                    sent_at=when, kind=kind, text=event.get("text") or "")
-            if kind == "user":
-                intent, faq_key, confidence = _understanding(event.get("parse_data") or {})
-                message.folded_text = _fold(message.text)
-                message.intent, message.faq_key, message.confidence = intent, faq_key, confidence
-                message.fell_back = intent == FALLBACK_INTENT
-                conversation.turns += 1
-                if confidence is not None:
-                    conversation.min_confidence = (
-                        confidence if conversation.min_confidence is None
-                        else min(conversation.min_confidence, confidence))
-                conversation.fell_back = conversation.fell_back or message.fell_back
-                conversation.asked_human = conversation.asked_human or (
-                    intent in HUMAN_INTENTS or faq_key in HUMAN_FAQ_KEYS)
-            else:
-                message.action = last_action or (event.get("metadata") or {}).get("utter_action")
-            session.add(message)
+    latest = connection.execute(_LATEST_CONVERSATION, {"sender_id": sender_id}).first()
+    conversation: _IndexedConversation | None = None
+    if latest is not None:
+        conversation = _IndexedConversation(
+            latest.id, latest.last_event_at, latest.position,
+            latest.turns, latest.min_confidence, latest.fell_back, latest.asked_human,
+            latest.linked)
+    linked = conversation.linked if conversation is not None and conversation.linked else None
+    new_session = conversation is None
+    last_action: str | None = None
+    messages: list[dict[str, Any]] = []
+
+    def store(finished: _IndexedConversation | None) -> None:
+        if finished is not None and finished.id is not None:
+            connection.execute(_UPDATE_CONVERSATION,
+                            {"conversation_id": finished.id, **finished.values()})
+        if messages:
+            connection.execute(_INSERT_MESSAGE, messages)
+            messages.clear()
+
+    for event in events:
+        kind = event.get("event")
+        if kind == "session_started":
+            new_session = True
+        elif kind == "action":
+            last_action = event.get("name")
+            if last_action in FALLBACK_ACTIONS and conversation is not None:
+                conversation.fell_back = True
+        if kind not in ("user", "bot"):
+            continue
+        when = _timestamp(event)
+        if new_session:
+            store(conversation)
+            if linked is None:
+                linked = _is_linked(connection, sender_id)
+            conversation = _IndexedConversation(None, when, linked=linked)
+            conversation.id = connection.execute(_INSERT_CONVERSATION, {
+                "sender_id": sender_id, "channel": channel_of(sender_id), "started_at": when,
+                **conversation.values()}).inserted_primary_key[0]
+            new_session = False
+        assert conversation is not None  # a message always belongs to a conversation here
+        if not conversation.linked:
+            if linked is None:
+                linked = _is_linked(connection, sender_id)
+            conversation.linked = linked
+        conversation.position += 1
+        conversation.last_event_at = max(conversation.last_event_at, when)
+        message = {"conversation_id": conversation.id, "position": conversation.position,
+                   "sent_at": when, "kind": kind, "text": event.get("text") or "",
+                   "folded_text": "", "intent": None, "faq_key": None, "confidence": None,
+                   "fell_back": False, "action": None}
+        if kind == "user":
+            intent, faq_key, confidence = _understanding(event.get("parse_data") or {})
+            message.update(folded_text=_fold(message["text"]), intent=intent, faq_key=faq_key,
+                           confidence=confidence, fell_back=intent == FALLBACK_INTENT)
+            conversation.turns += 1
+            if confidence is not None:
+                conversation.min_confidence = (
+                    confidence if conversation.min_confidence is None
+                    else min(conversation.min_confidence, confidence))
+            conversation.fell_back = conversation.fell_back or message["fell_back"]
+            conversation.asked_human = conversation.asked_human or (
+                intent in HUMAN_INTENTS or faq_key in HUMAN_FAQ_KEYS)
+        else:
+            message["action"] = last_action or (event.get("metadata") or {}).get("utter_action")
+        messages.append(message)
+    store(conversation)
 
 
 # --- listing -------------------------------------------------------------------------------
