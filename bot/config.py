@@ -9,6 +9,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Every Rasa process we start: Rasa's usage telemetry and error reports would send what students
+# do to Rasa's servers (and, with no internet, retry in vain); they stay off.
+RASA_PROCESS_ENVIRONMENT = {"RASA_TELEMETRY_ENABLED": "false"}
 
 # The seed FAQ (shared/seeds/000_ae31755377e2fac4.txt, question 3) says the candidate pool is open
 # "2024 yılı boyunca"; answers show the program year from here so a new year needs no retraining.
@@ -99,6 +102,7 @@ class Settings:
     reminder_window_hours: int = 24
     reminder_interval_seconds: int = 300
     telegram_concurrent_updates: int = 64
+    telegram_typing_delay_seconds: float = 1.0
     # Production path (docs/BENCHMARKS.md, make bench-channels): Rasa's lock store in Redis,
     # which several Sanic workers (SANIC_WORKERS) or Rasa replicas need to share conversations.
     redis_url: str | None = None
@@ -149,5 +153,6 @@ def load_settings() -> Settings:
         reminder_window_hours=_int("REMINDER_WINDOW_HOURS", 24),
         reminder_interval_seconds=_int("REMINDER_INTERVAL_SECONDS", 300),
         telegram_concurrent_updates=_int("TELEGRAM_CONCURRENT_UPDATES", 64),
+        telegram_typing_delay_seconds=_float("TELEGRAM_TYPING_DELAY_SECONDS", 1.0),
         redis_url=_text("REDIS_URL"),
     )

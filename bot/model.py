@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from bot.config import PROJECT_ROOT
+from bot.config import PROJECT_ROOT, RASA_PROCESS_ENVIRONMENT
 
 MODELS_DIR = PROJECT_ROOT / "models"
 # Same data, same config, same machine type -> the same model, in CI as on a laptop: seeded
@@ -59,7 +59,8 @@ def training_record(model: Path) -> dict:
 def train(command: list[str], model: Path, cwd: Path) -> None:
     """Runs a `rasa train` command that writes `model`, and records how long it took."""
     started = time.monotonic()
-    subprocess.run(command, cwd=cwd, check=True, env={**os.environ, **REPRODUCIBLE_TRAINING})
+    subprocess.run(command, cwd=cwd, check=True, env={**os.environ, **RASA_PROCESS_ENVIRONMENT,
+                                                     **REPRODUCIBLE_TRAINING})
     seconds = round(time.monotonic() - started, 1)
     record = model.with_name(model.name.removesuffix(".tar.gz") + ".json")
     record.write_text(json.dumps({"training_seconds": seconds, "command": command[2:]}))

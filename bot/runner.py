@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 import yaml
 
-from bot.config import PROJECT_ROOT, Settings
+from bot.config import PROJECT_ROOT, RASA_PROCESS_ENVIRONMENT, Settings
 
 
 def free_port() -> int:
@@ -65,13 +65,21 @@ def start_review_server(settings: Settings) -> subprocess.Popen:
     return process
 
 
+TF_THREAD_VARIABLES = ("TF_INTER_OP_PARALLELISM_THREADS", "TF_INTRA_OP_PARALLELISM_THREADS")
+
+
 def rasa_environment(settings: Settings) -> dict[str, str]:
     """The environment for Rasa: the action server's and the database's URLs (endpoints.yml),
     what the web chat channel needs (the portal's secret and origin), the Telegram bridge's
     secret."""
     from bot.db.session import database_url
 
-    return {**os.environ, "ACTION_SERVER_URL": settings.action_server_url,
+    # One TensorFlow thread per Rasa process: a message's model is too small to gain from more,
+    # and each worker's thread pools fought the other processes for the cores (measured in
+    # docs/BENCHMARKS.md); an operator's own setting wins.
+    threads = {name: os.environ.get(name) or "1" for name in TF_THREAD_VARIABLES}
+    return {**os.environ, **RASA_PROCESS_ENVIRONMENT, **threads,
+            "ACTION_SERVER_URL": settings.action_server_url,
             "DATABASE_URL": database_url(), "BIND_HOST": settings.host,
             "PORTAL_PORT": str(settings.portal_port),
             "PORTAL_JWT_SECRET": settings.portal_jwt_secret,
