@@ -43,7 +43,7 @@ def seeded_database(path: Path) -> str:
     upgrade(url)
     db = Database(url)
     demo.seed(db, 20, dt.datetime.now(dt.timezone.utc), progress=False)
-    db.engine.dispose()
+    db.dispose()
     return url
 
 
@@ -80,7 +80,9 @@ class TelegramProcess:
         environment = {**os.environ, **stack.environment, "TELEGRAM_BOT_TOKEN": TOKEN,
                        "TELEGRAM_API_URL": api.url,
                        # one update at a time: a sentinel's reply means earlier ones are done
-                       "TELEGRAM_CONCURRENT_UPDATES": "1", **settings}
+                       "TELEGRAM_CONCURRENT_UPDATES": "1",
+                       # "typing…" at once, so that every answer shows it
+                       "TELEGRAM_TYPING_DELAY_SECONDS": "0", **settings}
         self.lines: list[str] = []
         self._new_line = threading.Condition()
         self.process = subprocess.Popen(

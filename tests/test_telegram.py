@@ -78,7 +78,7 @@ def bot(stack: RasaStack, api: FakeBotApi) -> Iterator[TelegramProcess]:
 def db(database_url: str) -> Iterator[Database]:
     database = Database(database_url)
     yield database
-    database.engine.dispose()
+    database.dispose()
 
 
 def new_user() -> int:
@@ -244,6 +244,27 @@ def in_process(api: FakeBotApi, chat_id: int, reply: telegram.BotMessage) -> Non
         await bridge.close()
 
     asyncio.run(run())
+
+
+def typing_calls(api: FakeBotApi, chat_id: int, delay: float, working: float) -> int:
+    """How often "typing…" went out while an answer took `working` seconds."""
+    settings = dataclasses.replace(load_settings(), telegram_bot_token="123456:TEST-token",
+                                   telegram_api_url=api.url, telegram_typing_delay_seconds=delay)
+
+    async def run() -> None:
+        bridge = telegram.RasaBridge("http://127.0.0.1:9/unused", "unused")
+        application = telegram.build_application(settings, bridge)
+        async with application, telegram.typing(application, chat_id):
+            await asyncio.sleep(working)
+        await bridge.close()
+
+    asyncio.run(run())
+    return sum(int(c["chat_id"]) == chat_id for c in api.calls_of("sendChatAction"))
+
+
+def test_typing_is_shown_only_when_an_answer_takes_a_while(api: FakeBotApi) -> None:
+    assert typing_calls(api, new_user(), delay=1.0, working=0.1) == 0
+    assert typing_calls(api, new_user(), delay=0.2, working=1.0) == 1
 
 
 def test_long_replies_are_split_at_paragraphs(api: FakeBotApi) -> None:

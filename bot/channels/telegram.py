@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
 from aiohttp import web
 from telegram import (
     BotCommand,
@@ -57,6 +57,7 @@ from telegram.ext import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.telegram_bridge import SECRET_HEADER
+from bot.channels.telegram_http import AiohttpRequest
 from bot.config import Settings
 from bot.link_code import is_only_a_code
 
@@ -112,15 +113,18 @@ class BridgeUnavailable(Exception):
 
 
 class RasaBridge:
-    """Client of bot/channels/telegram_bridge.py."""
+    """Client of bot/channels/telegram_bridge.py (one pooled aiohttp session)."""
 
     def __init__(self, url: str, secret: str, timeout: float = 60.0) -> None:
         self.url = url
-        self._client = httpx.AsyncClient(timeout=timeout, headers={SECRET_HEADER: secret})
+        self._headers = {SECRET_HEADER: secret}
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
-        """Closes the HTTP client."""
-        await self._client.aclose()
+        """Closes the HTTP session."""
+        if self._session is not None:
+            await self._session.close()
 
     async def message(self, user_id: int, *, text: str | None = None,
                       payload: str | None = None) -> list[BotMessage]:
@@ -134,18 +138,23 @@ class RasaBridge:
         return await self._post({"user_id": user_id, "reminder_offer_id": offer_id})
 
     async def _post(self, body: dict[str, Any]) -> list[BotMessage]:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                headers=self._headers, timeout=self._timeout,
+                connector=aiohttp.TCPConnector(force_close=True))
         try:
-            reply = await self._client.post(self.url, json=body)
-        except httpx.HTTPError as error:
-            raise BridgeUnavailable(str(error)) from error
-        if reply.status_code == 422:
-            raise BridgeRefused(reply.text)
-        if reply.status_code != 200:
-            raise BridgeUnavailable(f"bridge answered {reply.status_code}")
+            async with self._session.post(self.url, json=body) as reply:
+                if reply.status == 422:
+                    raise BridgeRefused(await reply.text())
+                if reply.status != 200:
+                    raise BridgeUnavailable(f"bridge answered {reply.status}")
+                messages = (await reply.json())["messages"]
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, KeyError) as error:
+            raise BridgeUnavailable(f"{error.__class__.__name__}: {error}") from error
         return [
             BotMessage(m.get("text") or "",
                        tuple((b["title"], b["payload"]) for b in m.get("buttons") or []))
-            for m in reply.json()["messages"]
+            for m in messages
         ]
 
 
@@ -253,9 +262,12 @@ async def _say(update: Update, text: str) -> None:
 
 @contextlib.asynccontextmanager
 async def typing(application: Application, chat_id: int) -> AsyncIterator[None]:
-    """Shows "typing…" until the block ends (Telegram clears it after 5 s, so it is renewed)."""
+    """Shows "typing…" until the block ends, once it has taken TELEGRAM_TYPING_DELAY_SECONDS
+    (a reply quicker than that needs no indicator, and the call would count against the bot's
+    Bot API rate); Telegram clears it after 5 s, so it is renewed."""
 
     async def keep_typing() -> None:
+        await asyncio.sleep(application.bot_data["typing_delay"])
         while True:
             with contextlib.suppress(TelegramError):
                 await application.bot.send_chat_action(chat_id, ChatAction.TYPING)
@@ -421,11 +433,14 @@ def build_application(settings: Settings, bridge: RasaBridge) -> Application:
         .base_url(f"{settings.telegram_api_url}/bot")
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
         .concurrent_updates(PerChatUpdateProcessor(settings.telegram_concurrent_updates))
+        .request(AiohttpRequest())
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
     )
     if settings.telegram_webhook_url:
         builder = builder.updater(None)
     application = builder.build()
-    application.bot_data.update(bridge=bridge, payloads=ButtonPayloads())
+    application.bot_data.update(bridge=bridge, payloads=ButtonPayloads(),
+                                typing_delay=settings.telegram_typing_delay_seconds)
 
     private = filters.ChatType.PRIVATE
     new_message = filters.UpdateType.MESSAGE
@@ -484,6 +499,8 @@ async def serve(settings: Settings) -> None:
         raise SystemExit("REMINDER_WINDOW_HOURS and REMINDER_INTERVAL_SECONDS must be at least 1")
     if settings.telegram_concurrent_updates < 1:
         raise SystemExit("TELEGRAM_CONCURRENT_UPDATES must be at least 1")
+    if settings.telegram_typing_delay_seconds < 0:
+        raise SystemExit("TELEGRAM_TYPING_DELAY_SECONDS must not be negative")
     webhook_secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)
     if not WEBHOOK_SECRET_FORMAT.fullmatch(webhook_secret):
         raise SystemExit("TELEGRAM_WEBHOOK_SECRET: 1-256 characters of A-Z, a-z, 0-9, _ and -")
@@ -525,6 +542,5 @@ async def serve(settings: Settings) -> None:
 def main(settings: Settings) -> int:
     """`python -m bot telegram`."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     asyncio.run(serve(settings))
     return 0
