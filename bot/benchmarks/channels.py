@@ -35,6 +35,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import itertools
+import json
 import logging
 import os
 import platform
@@ -50,7 +51,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import socketio
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -58,12 +58,13 @@ from bot.benchmarks import fake_telegram
 from bot.benchmarks.report import percentile, write_section
 from bot.channels.telegram import UNAVAILABLE
 from bot.channels.telegram_bridge import SECRET_HEADER
-from bot.config import PROJECT_ROOT, Settings, load_settings
+from bot.config import PROJECT_ROOT, RASA_PROCESS_ENVIRONMENT, Settings, load_settings
 from bot.db import demo, linking
 from bot.db.migrate import upgrade
 from bot.db.session import Database
 from bot.portal import token as portal_token
 from bot.runner import (
+    TF_THREAD_VARIABLES,
     free_port,
     start_action_server,
     start_rasa,
@@ -251,7 +252,7 @@ def seed(url: str) -> None:
     upgrade(url)
     db = Database(url)
     demo.seed(db, DEMO_STUDENTS, dt.datetime.now(dt.timezone.utc), progress=False)
-    db.engine.dispose()
+    db.dispose()
 
 
 @contextmanager
@@ -283,7 +284,7 @@ def link_bridge_users(database_url: str, count: int = BRIDGE_USERS) -> list[int]
         if result.outcome is not linking.LinkOutcome.LINKED:
             raise RuntimeError(f"could not link {user_id}: {result.outcome}")
         users.append(user_id)
-    db.engine.dispose()
+    db.dispose()
     return users
 
 
@@ -320,8 +321,10 @@ def init_bot_stack(model: Path) -> Iterator[tuple[str, str]]:
         {"action_endpoint": {"url": f"http://{host}:{action_port}/webhook"}}))
     credentials = run_directory / "credentials.yml"
     credentials.write_text("bot.channels.telegram_bridge.TelegramBridgeInput:\n")
-    environment = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT),
-                   "TELEGRAM_BRIDGE_SECRET": secret, "SANIC_HOST": host}
+    # served as ours is: one TensorFlow thread, no telemetry (bot/runner.py)
+    environment = {**os.environ, **RASA_PROCESS_ENVIRONMENT, "PYTHONPATH": str(PROJECT_ROOT),
+                   "TELEGRAM_BRIDGE_SECRET": secret, "SANIC_HOST": host,
+                   **{name: "1" for name in TF_THREAD_VARIABLES}}
     processes: list[subprocess.Popen] = []
     try:
         processes.append(subprocess.Popen(
@@ -376,27 +379,48 @@ class TelegramUsers:
 
 
 class WebUser:
-    """A socket.io client of the web chat, connected with a portal token."""
+    """A web chat client as the widget in a browser: socket.io over a WebSocket.
+
+    It speaks the packets itself (engine.io 4, socket.io 5): python-socketio's WebSocket client
+    needs a newer aiohttp than Rasa allows, and its long-polling costs the server several HTTP
+    requests per message, which browsers do not send.
+    """
 
     def __init__(self) -> None:
-        self.sio = socketio.AsyncClient(reconnection=False)
         self.inbox: asyncio.Queue = asyncio.Queue()
-        self.sio.on("bot_uttered", self._uttered)
-
-    async def _uttered(self, message: dict[str, Any]) -> None:
-        self.inbox.put_nowait((time.perf_counter(), message.get("text") or ""))
+        self.socket: Any = None
+        self.reader: asyncio.Task | None = None
 
     async def connect(self, url: str, token: str) -> None:
-        """Connects like the widget (long-polling: see tests/webchat_fixtures.py)."""
-        await self.sio.connect(url, auth={"token": token}, transports=["polling"],
-                               wait_timeout=REPLY_TIMEOUT)
+        """Opens the WebSocket and joins with the portal token; raises if refused."""
+        import websockets
+
+        address = url.replace("http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket"
+        self.socket = await websockets.connect(address, max_size=2**20)
+        opening = await self.socket.recv()
+        if not opening.startswith("0"):
+            raise RuntimeError(f"no engine.io opening: {opening[:80]}")
+        await self.socket.send("40" + json.dumps({"token": token}))
+        joined = await self.socket.recv()
+        if not joined.startswith("40"):
+            raise RuntimeError(f"web chat refused the connection: {joined[:200]}")
+        self.reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        async for packet in self.socket:
+            if packet == "2":  # the server's ping
+                await self.socket.send("3")
+            elif packet.startswith("42"):
+                name, data = json.loads(packet[2:])[:2]
+                if name == "bot_uttered":
+                    self.inbox.put_nowait((time.perf_counter(), data.get("text") or ""))
 
     async def ask(self, text: str) -> tuple[float, str] | None:
         """Sends a message; the first reply's latency (ms) and text, None if none came."""
         while not self.inbox.empty():
             self.inbox.get_nowait()
         started = time.perf_counter()
-        await self.sio.emit("user_uttered", {"message": text})
+        await self.socket.send("42" + json.dumps(["user_uttered", {"message": text}]))
         try:
             arrived, reply = await asyncio.wait_for(self.inbox.get(), REPLY_TIMEOUT)
         except asyncio.TimeoutError:
@@ -404,8 +428,11 @@ class WebUser:
         return (arrived - started) * 1000, reply
 
     async def close(self) -> None:
-        """Disconnects without waiting for the open long-poll request."""
-        await self.sio.eio.disconnect(abort=True)
+        """Closes the WebSocket."""
+        if self.reader is not None:
+            self.reader.cancel()
+        if self.socket is not None:
+            await self.socket.close()
 
 
 async def converse(ask: Callable[[str], Awaitable[tuple[float, str] | None]], tally: Tally,
@@ -458,7 +485,7 @@ async def open_load(settings: Settings, database_url: str, api: fake_telegram.Fa
         )
     finally:
         await asyncio.gather(*(w.close() for w in web_users), return_exceptions=True)
-        db.engine.dispose()
+        db.dispose()
     return telegram_tally, web_tally, linked
 
 
@@ -540,7 +567,7 @@ async def profile(model: Path, action_url: str, tracker_store: Any, user_ids: Se
     from rasa.utils.endpoints import EndpointConfig
     from rasa.utils.log_utils import configure_structlog
 
-    from bot import tracker_store as masking_store
+    from bot.db import review
 
     configure_structlog(logging.INFO)  # as `rasa run` logs: no per-event debug lines
     spent = {stage: 0.0 for stage in STAGES}
@@ -572,9 +599,9 @@ async def profile(model: Path, action_url: str, tracker_store: Any, user_ids: Se
     processor.get_tracker = timed_async("tracker load", processor.get_tracker)
     processor.save_tracker = timed_async("tracker save", processor.save_tracker)
     original_run = action.RemoteAction.run
-    original_index = masking_store.review.record_events
+    original_index = review.index_events
     action.RemoteAction.run = timed_async("action server round trip", original_run)
-    masking_store.review.record_events = timed("review index (in save)", original_index)
+    review.index_events = timed("review index (in save)", original_index)
     try:
         await agent.handle_text("merhaba", sender_id=f"tg:{user_ids[0]}")  # warm-up
         for stage in spent:
@@ -589,7 +616,7 @@ async def profile(model: Path, action_url: str, tracker_store: Any, user_ids: Se
         total = time.perf_counter() - started
     finally:
         action.RemoteAction.run = original_run
-        masking_store.review.record_events = original_index
+        review.index_events = original_index
     result = {stage: seconds * 1000 / messages for stage, seconds in spent.items()}
     result["total"] = total * 1000 / messages
     return result
