@@ -30,7 +30,7 @@ class ActionShowHelpMenu(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         """Sends the menu."""
-        buttons = [choose_faq_button(domain, key) for key in HELP_MENU_TOPICS]
+        buttons = [choose_faq_button(key) for key in HELP_MENU_TOPICS]
         buttons.append({"title": "Bekleyen tekliflerim", "payload": "/check_pending_offers"})
         buttons.append({"title": "Bir kişiye ulaşmak istiyorum", "payload": "/human_handoff"})
         dispatcher.utter_message(response="utter_help", buttons=buttons)
