@@ -3,6 +3,7 @@
     python -m bot train    train the model unless one matches the current data and config
     python -m bot run      start the action server, Rasa (REST, web chat, HTTP API) and the portal
     python -m bot portal   the demo portal page with the web chat widget (started by run)
+    python -m bot actions [--port 5055]   the action server alone (started by run)
     python -m bot shell    chat with the assistant in the terminal
     python -m bot telegram the Telegram channel and reminders (needs TELEGRAM_BOT_TOKEN, Rasa up)
     python -m bot eval     measure NLU on tests/data/nlu_test.yml, write docs/BENCHMARKS.md
@@ -40,18 +41,26 @@ def main(argv: list[str] | None = None) -> int:
     link_parser.add_argument("--student", type=int, required=True, help="the student's id")
     commands.add_parser("run", help="start the assistant")
     commands.add_parser("portal", help="serve the demo portal page with the web chat widget")
+    commands.add_parser("actions", help="the action server (options: python -m bot actions -h)",
+                        add_help=False)
     commands.add_parser("shell", help="chat in the terminal")
     commands.add_parser("telegram", help="the Telegram channel (Rasa must be running)")
     evaluate = commands.add_parser("eval", help="NLU evaluation against the default pipeline")
     evaluate.add_argument("--skip-default", action="store_true",
                           help="do not train and measure Rasa's default pipeline")
     _add_review_commands(commands)
-    args = parser.parse_args(argv)
+    args, argv_rest = parser.parse_known_args(argv)
+    if argv_rest and args.command != "actions":
+        parser.error(f"unrecognized arguments: {' '.join(argv_rest)}")
 
     if args.command == "portal":
         from bot.portal import server
 
         return server.main()
+    if args.command == "actions":
+        from bot import action_server
+
+        return action_server.main(argv_rest)
 
     from bot import model
     from bot.db import migrate

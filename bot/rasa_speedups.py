@@ -10,11 +10,20 @@ messages at once (measured in docs/BENCHMARKS.md, "Where the time goes").
   whose every call matches the inputs against that signature again (about 2 ms of the 4.5 ms a
   call takes). Here the function's one concrete graph is looked up once and called directly:
   the same graph, the same weights, the same outputs.
+- DIET and the ResponseSelector each combine a message's features from both featurizers (sparse
+  matrices stacked with scipy), the same work twice. Here a message keeps what was combined for
+  a given list of featurizers, until a featurizer adds features.
 - Rasa parses each message on its own. Here the messages that reach NLU in the same turn of the
   event loop are parsed together, in one run of the NLU graph, whose batched classifiers
-  (bot/nlu/batched.py) predict them with one model call each. A message waits for nothing: the
-  batch runs as soon as the loop is free, with whatever messages are waiting by then. Should a
-  batch fail, each of its messages is parsed on its own, so only a faulty one fails.
+  (bot/nlu/batched.py) predict them with one model call each. A message that arrives alone
+  waits for nothing; one that arrives while others are on their way to NLU (loading their
+  conversations) waits for them, at most 10 ms. Should a batch fail, each of its messages is
+  parsed on its own, so only a faulty one fails.
+- Rasa opens a new HTTP session, and so a new connection, for every call to the action server.
+  Here each endpoint keeps one session per event loop, whose connections stay open between
+  calls (for less time than the action server keeps them, so none is reused as it closes).
+- Once a model is loaded, the heap built so far is left out of garbage collection
+  (bot/heap.py): full collections of it stopped a worker for up to 700 ms.
 - Every message runs the model's graph three times (NLU, then the policies before each action);
   Rasa hands each run to dask's scheduler, which works out the order of the graph's nodes anew
   every time. Here the order is worked out once per graph and target, and the nodes are called
@@ -27,10 +36,13 @@ Applied when bot.tracker_store is imported, which every Rasa process of the assi
 from __future__ import annotations
 
 import asyncio
+import atexit
 import functools
 import weakref
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import tensorflow as tf
 from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
@@ -38,6 +50,7 @@ from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 from keras.utils import tf_utils
 from rasa.core.actions.action import RemoteAction
+from rasa.core.agent import Agent
 from rasa.core.channels.channel import UserMessage
 from rasa.core.processor import MessageProcessor
 from rasa.engine.constants import PLACEHOLDER_MESSAGE, PLACEHOLDER_TRACKER
@@ -48,7 +61,10 @@ from rasa.shared.constants import DIAGNOSTIC_DATA, DOCS_BASE_URL
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
 from rasa.utils.tensorflow import models
+
+from bot.heap import freeze_startup_heap
 
 
 @functools.lru_cache(maxsize=1)
@@ -102,6 +118,7 @@ _rasa_predict = models.RasaModel._rasa_predict
 
 
 MAX_PARSE_BATCH = 32
+BATCH_WAIT_SECONDS = 0.01
 
 
 def _parse_data(parsed: Message, only_output_properties: bool) -> dict[str, Any]:
@@ -113,11 +130,17 @@ def _parse_data(parsed: Message, only_output_properties: bool) -> dict[str, Any]
 
 
 class ParseBatcher:
-    """Parses the messages of one processor that are waiting at the same time together."""
+    """Parses the messages of one processor that are waiting at the same time together.
+
+    A message that reaches NLU while others of the processor are on their way to it (loading
+    their conversations) waits for them, at most BATCH_WAIT_SECONDS; alone, it waits for nothing.
+    """
 
     def __init__(self, processor: MessageProcessor) -> None:
         self.processor = processor
         self.waiting: list[tuple[UserMessage, bool, asyncio.Future]] = []
+        self.on_their_way: set[int] = set()  # ids of messages between arrival and NLU
+        self.timer: asyncio.TimerHandle | None = None
         self.scheduled = False
         target = processor.model_metadata.nlu_target
         schema = processor.model_metadata.predict_schema.minimal_graph_schema([target])
@@ -125,22 +148,48 @@ class ParseBatcher:
         self.can_batch = not any(PLACEHOLDER_TRACKER in node.needs.values()
                                  for node in schema.nodes.values())
 
+    def coming(self, message: UserMessage) -> None:
+        """A message has started its way to NLU."""
+        self.on_their_way.add(id(message))
+
+    def gone(self, message: UserMessage) -> None:
+        """A message has reached NLU, or left without it; the last one on its way starts the
+        batch that waits for it."""
+        self.on_their_way.discard(id(message))
+        if self.timer is not None and not self.on_their_way:
+            self.timer.cancel()
+            self.timer = None
+            self._schedule(asyncio.get_running_loop())
+
     async def parse(self, message: UserMessage, only_output_properties: bool) -> dict[str, Any]:
         """The parse data of one message, parsed with whatever else is waiting."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self.waiting.append((message, only_output_properties, future))
-        if not self.scheduled:
-            self.scheduled = True
-            loop.call_soon(self._run)
+        self.on_their_way.discard(id(message))
+        if self.on_their_way and not self.scheduled:
+            if self.timer is None:
+                self.timer = loop.call_later(BATCH_WAIT_SECONDS, self._time_is_up)
+        else:
+            if self.timer is not None:
+                self.timer.cancel()
+                self.timer = None
+            self._schedule(loop)
         return await future
 
+    def _time_is_up(self) -> None:
+        self.timer = None
+        self._schedule(asyncio.get_running_loop())
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        if not self.scheduled and self.waiting:
+            self.scheduled = True
+            loop.call_soon(self._run)
+
     def _run(self) -> None:
+        self.scheduled = False
         batch, self.waiting = self.waiting[:MAX_PARSE_BATCH], self.waiting[MAX_PARSE_BATCH:]
-        if self.waiting:
-            asyncio.get_running_loop().call_soon(self._run)
-        else:
-            self.scheduled = False
+        self._schedule(asyncio.get_running_loop())
         try:
             parsed = self._graph([message for message, _, _ in batch])
         except Exception:  # one by one: only the message that fails fails
@@ -167,14 +216,32 @@ _batchers: weakref.WeakKeyDictionary[MessageProcessor, ParseBatcher] = (
     weakref.WeakKeyDictionary())
 
 
+def batcher_of(processor: MessageProcessor) -> ParseBatcher:
+    """The processor's ParseBatcher."""
+    batcher = _batchers.get(processor)
+    if batcher is None:
+        batcher = _batchers[processor] = ParseBatcher(processor)
+    return batcher
+
+
+async def log_message(self: MessageProcessor, message: UserMessage,
+                      should_save_tracker: bool = True) -> DialogueStateTracker:
+    """MessageProcessor.log_message, telling the ParseBatcher a message is on its way."""
+    batcher = batcher_of(self)
+    batcher.coming(message)
+    try:
+        return await _log_message(self, message, should_save_tracker)
+    finally:
+        batcher.gone(message)
+
+
 async def parse_message(self: MessageProcessor, message: UserMessage,
                         tracker: DialogueStateTracker | None = None,
                         only_output_properties: bool = True) -> dict[str, Any]:
     """MessageProcessor.parse_message, through the processor's ParseBatcher."""
-    batcher = _batchers.get(self)
-    if batcher is None:
-        batcher = _batchers[self] = ParseBatcher(self)
+    batcher = batcher_of(self)
     if self.http_interpreter or not batcher.can_batch:
+        batcher.gone(message)
         return await _parse_message(self, message, tracker, only_output_properties)
     parse_data = await batcher.parse(message, only_output_properties)
     self._update_full_retrieval_intent(parse_data)
@@ -182,6 +249,7 @@ async def parse_message(self: MessageProcessor, message: UserMessage,
     return parse_data
 
 
+_log_message = MessageProcessor.log_message
 _parse_message = MessageProcessor.parse_message
 
 
@@ -239,9 +307,69 @@ def run_graph(self: DaskGraphRunner, inputs: dict[str, Any] | None = None,
     return dict(results[target] for target in run_targets)
 
 
+# rasa-sdk's server (Sanic) closes an idle connection after 5 s; reuse stops well before.
+KEEPALIVE_SECONDS = 2.0
+
+
+class _LentSession:
+    """An endpoint's shared session for one `async with`; leaving the block keeps it open."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        return self.session
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+
+def endpoint_session(self: EndpointConfig) -> _LentSession:
+    """EndpointConfig.session, one long-lived session per endpoint and event loop."""
+    loop = asyncio.get_running_loop()
+    session: aiohttp.ClientSession | None = self.__dict__.get("_shared_session")
+    if session is None or session.closed or session._loop is not loop:
+        auth = (aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"])
+                if self.basic_auth else None)
+        connector = aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_SECONDS)
+        session = aiohttp.ClientSession(
+            headers=self.headers, auth=auth,
+            timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT), connector=connector)
+        self.__dict__["_shared_session"] = session
+        atexit.register(connector._close)  # its connections go with the process, quietly
+    return _LentSession(session)
+
+
+def all_features(self: Message, attribute: str,
+                 featurizers: list[str] | None = None) -> list[Any]:
+    """Message.get_all_features, combined once per message, attribute and featurizers."""
+    key = (attribute, tuple(featurizers or ()), len(self.features))
+    combined: dict[tuple, list[Any]] = self.__dict__.setdefault("_combined_features", {})
+    if key not in combined:
+        combined[key] = _get_all_features(self, attribute, featurizers)
+    return list(combined[key])
+
+
+_get_all_features = Message.get_all_features
+
+
+def load_model(self: Agent, model_path: str | Path, fingerprint: str | None = None) -> None:
+    """Agent.load_model, then the start-up heap frozen (bot/heap.py)."""
+    _load_model(self, model_path, fingerprint)
+    freeze_startup_heap()
+
+
+_load_model = Agent.load_model
+
+
 def apply() -> None:
     """Installs the speed-ups in this process (idempotent)."""
     RemoteAction._validate_action_result = validate_action_result
     models.RasaModel._rasa_predict = rasa_predict
     MessageProcessor.parse_message = parse_message
+    MessageProcessor.log_message = log_message
     DaskGraphRunner.run = run_graph
+    EndpointConfig.session = endpoint_session
+    Message.get_all_features = all_features
+    Agent.load_model = load_model
+

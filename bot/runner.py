@@ -46,12 +46,9 @@ def start_action_server(
 ) -> subprocess.Popen:
     """Starts the action server on the configured host and port; waits until it answers."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+        [sys.executable, "-m", "bot", "actions", "--host", settings.host,
          "--port", str(settings.action_port)],
-        cwd=PROJECT_ROOT,
-        # rasa_sdk binds 0.0.0.0 unless SANIC_HOST says otherwise
-        env={**os.environ, **(environment or {}), "SANIC_HOST": settings.host},
-        start_new_session=True,
+        cwd=PROJECT_ROOT, env={**os.environ, **(environment or {})}, start_new_session=True,
     )
     _wait_until_up(f"http://{settings.host}:{settings.action_port}/health", process)
     return process

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import numpy as np
@@ -124,6 +125,57 @@ def test_a_message_that_breaks_its_batch_fails_alone(agent_and_loop, monkeypatch
     greeting, failed, question = asyncio.run(together())
     assert isinstance(failed, RuntimeError)
     assert greeting["intent"]["name"] == "greet" and question["intent"]["name"] == "faq"
+
+
+def _count_graph_runs(monkeypatch) -> list[int]:
+    runs: list[int] = []
+    graph = rasa_speedups.ParseBatcher._graph
+    monkeypatch.setattr(rasa_speedups.ParseBatcher, "_graph",
+                        lambda self, messages: runs.append(len(messages)) or graph(self, messages))
+    return runs
+
+
+def test_a_message_waits_for_the_ones_on_their_way(agent_and_loop, monkeypatch) -> None:
+    processor = agent_and_loop[0].processor
+    runs = _count_graph_runs(monkeypatch)
+    monkeypatch.setattr(rasa_speedups, "BATCH_WAIT_SECONDS", 30.0)  # only arrivals end the wait
+
+    async def scenario() -> None:
+        batcher = rasa_speedups.batcher_of(processor)
+        first, second = UserMessage("merhaba"), UserMessage("staj ücreti ödenecek mi")
+        batcher.coming(first)
+        batcher.coming(second)  # still loading its conversation
+        early = asyncio.create_task(processor.parse_message(first))
+        await asyncio.sleep(0.2)
+        assert not early.done()  # waiting for the second
+        await asyncio.gather(early, processor.parse_message(second))
+
+    asyncio.run(scenario())
+    assert runs == [2]
+
+
+def test_a_message_waits_for_nothing_alone_and_briefly_for_stragglers(agent_and_loop,
+                                                                      monkeypatch) -> None:
+    processor = agent_and_loop[0].processor
+    runs = _count_graph_runs(monkeypatch)
+    monkeypatch.setattr(rasa_speedups, "BATCH_WAIT_SECONDS", 0.3)
+
+    async def scenario() -> tuple[float, float]:
+        batcher = rasa_speedups.batcher_of(processor)
+        started = time.monotonic()
+        await processor.parse_message(UserMessage("merhaba"))
+        alone = time.monotonic() - started
+        straggler = UserMessage("never arrives")  # e.g. its conversation is slow to load
+        batcher.coming(straggler)
+        started = time.monotonic()
+        await processor.parse_message(UserMessage("teşekkürler"))
+        waited = time.monotonic() - started
+        batcher.gone(straggler)
+        return alone, waited
+
+    alone, with_straggler = asyncio.run(scenario())
+    assert runs == [1, 1]
+    assert alone < 0.3 <= with_straggler
 
 
 # --- running the graph without dask -----------------------------------------------------------

@@ -59,6 +59,7 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.channels.telegram_bridge import SECRET_HEADER
 from bot.channels.telegram_http import AiohttpRequest
 from bot.config import Settings
+from bot.heap import freeze_startup_heap
 from bot.link_code import is_only_a_code
 
 logger = logging.getLogger(__name__)
@@ -521,6 +522,7 @@ async def serve(settings: Settings) -> None:
         else:
             await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
             logger.info("Telegram: long polling")
+        freeze_startup_heap()
         scheduler = asyncio.create_task(reminders.run_forever(
             shared_database(), bridge,
             lambda chat_id, message: deliver(application, chat_id, message),
