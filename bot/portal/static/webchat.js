@@ -100,6 +100,10 @@
   var studentName = "";  // from the portal, for the status line only (never for identity)
   var socket = io(mount.dataset.socketUrl, {
     autoConnect: false,
+    // A WebSocket first: one connection, held by one Rasa process, so the chat works however
+    // many Sanic workers share the port. Long-polling only where a WebSocket cannot open.
+    transports: ["websocket", "polling"],
+    tryAllTransports: true,
     // A fresh portal token on every (re)connect; no token means an anonymous visitor.
     auth: function (callback) {
       fetch(mount.dataset.tokenUrl, { credentials: "same-origin", cache: "no-store" })
