@@ -152,6 +152,11 @@ def test_a_student_uses_the_widget_on_a_phone(web_stack: WebStack, page) -> None
 
 
 def test_a_visitor_who_is_not_logged_in_gets_the_faq_only(web_stack: WebStack, page) -> None:
+    sockets: list[str] = []
+    polls: list[str] = []
+    page.on("websocket", lambda socket: sockets.append(socket.url))
+    page.on("request", lambda request: polls.append(request.url)
+            if "transport=polling" in request.url else None)
     page.set_viewport_size({"width": 360, "height": 740})
     page.goto(web_stack.portal_url)
     page.get_by_text("Giriş yapılmamış: asistan yalnızca genel soruları yanıtlar.").wait_for()
@@ -160,6 +165,8 @@ def test_a_visitor_who_is_not_logged_in_gets_the_faq_only(web_stack: WebStack, p
         timeout=REPLY_TIMEOUT * 1000)
     assert "20 iş günü" in ask(page, "staj süresi kaç gün", "20 iş günü")
     assert "doğrulayabildiğim" in ask(page, "bekleyen tekliflerim neler", "doğrulayabildiğim")
+    # one WebSocket from the start, no long-polling: the chat works with several Sanic workers
+    assert [url for url in sockets if "/socket.io/" in url] and not polls
     page.get_by_role("button", name="Sohbeti kapat").click()
     assert page.get_by_role("button", name="Staj Asistanı").evaluate(
         "node => node === document.activeElement")
