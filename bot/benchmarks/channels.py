@@ -5,25 +5,25 @@
                                       [--skip-production] [--skip-init-bot]
 
 Everything runs as `make run` runs it (separate processes on free ports, per-run secrets) and
-is stopped at the end:
+is stopped at the end. Two set-ups of our assistant: the default one (SQLite, one Rasa process,
+one Sanic worker) and the production one (PostgreSQL tracker store and database, Redis lock
+store, two Sanic workers, then one).
 
-1. Open load, the default set-up (SQLite, one Rasa process): the action server, `rasa run`
-   and `python -m bot telegram` against a local fake Bot API server
-   (bot/benchmarks/fake_telegram.py). Each Telegram user links their chat with a one-time code
-   from bot.db.linking (`/start <code>`, the real flow); each socket.io client connects with a
-   portal token of a real demo student. Every user then holds a conversation of FAQ and status
-   questions, pausing between a reply and their next message. Measured: reply latency (until
-   the first reply message), errors (failures, "try again later" answers), lost replies.
-2. Saturation: users posting back-to-back to Rasa's Telegram bridge channel (verified senders
-   `tg:<id>`, linked to students, so status questions run the actions and the database), at
-   rising user counts until throughput stops rising. The same for the `rasa init` example bot
-   (created and trained once in var/bench/rasa-init), served the same way: `rasa run` with
-   the same bridge channel, and its own action server.
+1. Open load, on each set-up: the action server, `rasa run` and `python -m bot telegram`
+   against a local fake Bot API server (bot/benchmarks/fake_telegram.py). Each Telegram user
+   links their chat with a one-time code from bot.db.linking (`/start <code>`, the real flow);
+   each web chat client connects over a WebSocket, as the widget does, with a portal token of
+   a real demo student. Every user then holds a conversation of FAQ and status questions,
+   pausing between a reply and their next message. Measured: reply latency (until the first
+   reply message), errors (failures, "try again later" answers), lost replies.
+2. Saturation, on each set-up: users posting back-to-back to Rasa's Telegram bridge channel
+   (verified senders `tg:<id>`, linked to students, so status questions run the actions and
+   the database), at rising user counts until throughput stops rising. The same for the
+   `rasa init` example bot (created and trained once in var/bench/rasa-init), served the same
+   way: `rasa run` with the same bridge channel, and its own action server.
 3. Where the time goes: the model loaded in this process (Rasa's Agent) against the action
    server, each stage of a message timed (NLU, policies, tracker load and save, the review
    index within the save, the action server round trip), per tracker store.
-4. The production path: PostgreSQL tracker store and database, Redis lock store, one and two
-   Sanic workers (SANIC_WORKERS), saturation again.
 
 Figures go to docs/BENCHMARKS.md (section "make bench-channels").
 """
@@ -88,6 +88,7 @@ FIRST_TELEGRAM_USER = 700_000_000
 # Fresh senders every run: a run stopped mid-message leaves its tickets in the Redis lock store,
 # which hold that conversation for the lock lifetime (60 s).
 FIRST_BRIDGE_USER = 800_000_000 + random.randrange(1000) * 100_000
+DEFAULT_SETUP = "SQLite, 1 worker"
 FIRST_STUDENT = len(demo.NAMED_STUDENTS) + 1  # bulk demo students
 BRIDGE_USERS = 600  # saturation senders: each conversation is a new one
 
@@ -130,6 +131,30 @@ class Tally:
         return (f"| {name} | {self.sent} | {percentile(self.latencies, 0.5):.0f} | "
                 f"{percentile(self.latencies, 0.95):.0f} | {max(self.latencies):.0f} | "
                 f"{self.errors} | {self.lost} |")
+
+
+@dataclasses.dataclass
+class OpenLoad:
+    """The open load on one set-up: each channel's tally, and how many Telegram users linked."""
+
+    name: str
+    telegram: Tally
+    web: Tally
+    linked: int
+
+    @property
+    def both(self) -> Tally:
+        """Both channels together."""
+        return Tally(self.telegram.latencies + self.web.latencies,
+                     self.telegram.errors + self.web.errors, self.telegram.lost + self.web.lost,
+                     self.telegram.sent + self.web.sent)
+
+    @property
+    def floor_met(self) -> bool:
+        """0 errors, 0 lost replies, p95 under FLOOR_P95_MS."""
+        both = self.both
+        return (bool(both.latencies) and both.errors == 0 and both.lost == 0
+                and percentile(both.latencies, 0.95) < FLOOR_P95_MS)
 
 
 @dataclasses.dataclass
@@ -455,10 +480,10 @@ async def converse(ask: Callable[[str], Awaitable[tuple[float, str] | None]], ta
         await asyncio.sleep(pause)
 
 
-async def open_load(settings: Settings, database_url: str, api: fake_telegram.FakeBotApi,
-                    users: int, turns: int, pause: float) -> tuple[Tally, Tally, int]:
-    """Telegram users and web clients conversing at once; returns their tallies and how many
-    Telegram users the link-code flow linked."""
+async def open_load(name: str, settings: Settings, database_url: str,
+                    api: fake_telegram.FakeBotApi, users: int, turns: int, pause: float
+                    ) -> OpenLoad:
+    """Telegram users and web clients conversing at once."""
     loop = asyncio.get_running_loop()
     telegram_users = TelegramUsers(api, loop)
     db = Database(database_url)
@@ -486,18 +511,28 @@ async def open_load(settings: Settings, database_url: str, api: fake_telegram.Fa
     finally:
         await asyncio.gather(*(w.close() for w in web_users), return_exceptions=True)
         db.dispose()
-    return telegram_tally, web_tally, linked
+    result = OpenLoad(name, telegram_tally, web_tally, linked)
+    say(f"  {name}: Telegram p95 {percentile(telegram_tally.latencies or [0], 0.95):.0f} ms, "
+        f"web p95 {percentile(web_tally.latencies or [0], 0.95):.0f} ms, errors "
+        f"{result.both.errors}, lost {result.both.lost}")
+    return result
 
 
 # --- saturation ---------------------------------------------------------------------------------
 
 
-async def saturate(name: str, bridge_url: str, secret: str, user_ids: Sequence[int],
+def bridge_of(settings: Settings) -> tuple[str, str]:
+    """Our stack's Telegram bridge URL and its secret."""
+    return settings.telegram_bridge_url, settings.telegram_bridge_secret or ""
+
+
+async def saturate(name: str, bridge: tuple[str, str], user_ids: Sequence[int],
                    conversation: Sequence[str], levels: Sequence[int],
                    step_seconds: float) -> Saturation:
     """Users posting back-to-back to the bridge, more at each level, until throughput stops
-    rising (or the levels run out). Each user holds `conversation` as a sender of `user_ids`
-    (the next one each time), then starts over as the next."""
+    rising (or the levels run out), to `bridge` (URL, secret). Each user holds `conversation`
+    as a sender of `user_ids` (the next one each time), then starts over as the next."""
+    bridge_url, secret = bridge
     result = Saturation(name, [])
     senders = itertools.cycle(user_ids)
     connector = aiohttp.TCPConnector(limit=0)
@@ -641,13 +676,9 @@ def saturation_table(runs: Sequence[Saturation]) -> list[str]:
 
 
 def report(args: argparse.Namespace, load_before: str, load_after: str, seconds: float,
-           telegram: Tally, web: Tally, linked: int, runs: list[Saturation],
-           init_run: Saturation | None, profiles: dict[str, dict[str, float]]) -> str:
+           loads: Sequence[OpenLoad], runs: list[Saturation], init_run: Saturation | None,
+           profiles: dict[str, dict[str, float]]) -> str:
     """The Markdown section."""
-    everything = Tally(telegram.latencies + web.latencies, telegram.errors + web.errors,
-                       telegram.lost + web.lost, telegram.sent + web.sent)
-    p95 = percentile(everything.latencies, 0.95) if everything.latencies else float("inf")
-    open_floor = everything.errors == 0 and everything.lost == 0 and p95 < FLOOR_P95_MS
     lines = [
         "## Channels under load (`make bench-channels`)",
         "",
@@ -659,22 +690,27 @@ def report(args: argparse.Namespace, load_before: str, load_after: str, seconds:
         "",
         f"### Open load: {args.users} Telegram users and {args.users} web chat clients",
         "",
-        f"Default set-up (SQLite `DATABASE_URL`, one Rasa process, one Sanic worker). Each user "
-        f"holds a {args.turns}-turn conversation of FAQ and status questions with "
+        f"Each user holds a {args.turns}-turn conversation of FAQ and status questions with "
         f"{args.pause:g} s between a reply and the next message. Telegram: the real "
         "`python -m bot telegram` (python-telegram-bot, long polling) against the local fake "
-        f"Bot API; {linked} of {args.users} users linked through `/start <code>`. Web chat: "
-        "python-socketio clients (long-polling) with portal tokens of real demo students. "
-        "Latency: from the message leaving the user to the first reply message arriving.",
+        "Bot API, each user linked through `/start <code>`. Web chat: socket.io clients over a "
+        "WebSocket, as the widget connects, with portal tokens of real demo students. Latency: "
+        "from the message leaving the user to the first reply message arriving. Set-ups: "
+        f"{DEFAULT_SETUP} (`make run`), and the production one (PostgreSQL tracker store and "
+        "database, Redis lock store; README \"Production\") with `SANIC_WORKERS=2` and 1.",
         "",
-        "| channel | messages | p50 ms | p95 ms | max ms | errors | lost replies |",
-        "|---|---|---|---|---|---|---|",
-        telegram.row("Telegram"),
-        web.row("web chat (socket.io)"),
-        everything.row("both"),
-        "",
-        f"Floor (0 errors, 0 lost replies, p95 < {FLOOR_P95_MS:.0f} ms): "
-        f"**{'met' if open_floor else 'not met'}**.",
+        "| set-up | channel | messages | p50 ms | p95 ms | max ms | errors | lost replies |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for load in loads:
+        for channel, tally in (("Telegram", load.telegram), ("web chat", load.web),
+                               ("both", load.both)):
+            lines.append(f"| {load.name} " + tally.row(channel))
+    lines += [""]
+    lines += [f"- {load.name}: {load.linked} of {args.users} Telegram users linked; floor "
+              f"(0 errors, 0 lost replies, p95 < {FLOOR_P95_MS:.0f} ms) "
+              f"**{'met' if load.floor_met else 'not met'}**." for load in loads]
+    lines += [
         "",
         "### Saturation",
         "",
@@ -739,56 +775,58 @@ async def run_async(args: argparse.Namespace) -> None:
     BENCH_DIRECTORY.mkdir(parents=True, exist_ok=True)
     say("seeding the SQLite demo database")
     sqlite_url = seeded_sqlite(BENCH_DIRECTORY / "channels.db")
-    saturation_users = link_bridge_users(sqlite_url)
+    sqlite_users = link_bridge_users(sqlite_url)
+    loads: list[OpenLoad] = []
     runs: list[Saturation] = []
-    profiles: dict[str, dict[str, float]] = {}
 
-    say("starting the default set-up (SQLite, one Rasa process)")
-    api = fake_telegram.FakeBotApi()
-    api.start()
-    try:
-        with our_stack(model, sqlite_url) as settings:
-            with telegram_process(settings, sqlite_url, api.url):
-                say("open load")
-                telegram, web, linked = await open_load(settings, sqlite_url, api, args.users,
-                                                        args.turns, args.pause)
-                say(f"  Telegram p95 {percentile(telegram.latencies or [0], 0.95):.0f} ms, "
-                    f"web p95 {percentile(web.latencies or [0], 0.95):.0f} ms, errors "
-                    f"{telegram.errors + web.errors}, lost {telegram.lost + web.lost}")
-            say("saturation: default set-up")
-            runs.append(await saturate("ours, SQLite, 1 worker", settings.telegram_bridge_url,
-                                       settings.telegram_bridge_secret or "", saturation_users,
-                                       CONVERSATION, args.levels, args.step_seconds))
-    finally:
-        api.close()
+    say("the default set-up (SQLite, one Rasa process)")
+    with our_stack(model, sqlite_url) as settings:
+        loads.append(await open_load_on(DEFAULT_SETUP, settings, sqlite_url, args))
+        runs.append(await saturate(f"ours, {DEFAULT_SETUP}", bridge_of(settings),
+                                   sqlite_users, CONVERSATION, args.levels, args.step_seconds))
 
     if not args.skip_production:
         with postgres_database() as postgres_url:
             users = link_bridge_users(postgres_url)
-            for workers in (1, 2):
-                say(f"starting PostgreSQL + Redis lock store, {workers} Sanic worker(s)")
+            for workers in (2, 1):
+                name = f"PostgreSQL + Redis, {workers} worker{'s' if workers > 1 else ''}"
+                say(f"the production set-up: {name}")
                 with our_stack(model, postgres_url, redis_url=REDIS_URL, workers=workers,
                                name=f"ours-pg-{workers}") as settings:
-                    runs.append(await saturate(
-                        f"ours, PostgreSQL + Redis, {workers} worker{'s' if workers > 1 else ''}",
-                        settings.telegram_bridge_url, settings.telegram_bridge_secret or "",
-                        users, CONVERSATION, args.levels, args.step_seconds))
+                    loads.append(await open_load_on(name, settings, postgres_url, args))
+                    runs.append(await saturate(f"ours, {name}", bridge_of(settings), users,
+                                               CONVERSATION, args.levels, args.step_seconds))
 
     init_run = None
     if init_model is not None:
-        say("starting the rasa init example bot")
-        with init_bot_stack(init_model) as (bridge_url, secret):
-            init_run = await saturate("rasa init bot", bridge_url, secret,
+        say("the rasa init example bot")
+        with init_bot_stack(init_model) as bridge:
+            init_run = await saturate("rasa init bot", bridge,
                                       [FIRST_BRIDGE_USER + i for i in range(BRIDGE_USERS)],
                                       INIT_BOT_CONVERSATION, args.levels, args.step_seconds)
 
+    profiles: dict[str, dict[str, float]] = {}
     if args.profile_turns:
-        profiles = await profile_all(model, sqlite_url, saturation_users[-10:],
+        profiles = await profile_all(model, sqlite_url, sqlite_users[-10:],
                                      args.profile_turns, args.skip_production)
     write_section("bench-channels", report(
-        args, load_before, load_average(), time.perf_counter() - started, telegram, web, linked,
-        runs, init_run, profiles))
+        args, load_before, load_average(), time.perf_counter() - started, loads, runs,
+        init_run, profiles))
     say("written to docs/BENCHMARKS.md")
+
+
+async def open_load_on(name: str, settings: Settings, database_url: str,
+                       args: argparse.Namespace) -> OpenLoad:
+    """The open load on a running stack, with its own Telegram process and fake Bot API."""
+    api = fake_telegram.FakeBotApi()
+    api.start()
+    try:
+        with telegram_process(settings, database_url, api.url):
+            say(f"  open load: {name}")
+            return await open_load(name, settings, database_url, api, args.users, args.turns,
+                                   args.pause)
+    finally:
+        api.close()
 
 
 async def profile_all(model: Path, sqlite_url: str, user_ids: Sequence[int], turns: int,
