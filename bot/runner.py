@@ -162,7 +162,9 @@ def rasa_command(subcommand: str, model: Path, settings: Settings) -> list[str]:
     if subcommand == "run":
         command += ["--enable-api", "--credentials", "credentials.yml"]
         if settings.rasa_auth_token:
-            command += ["--auth-token", settings.rasa_auth_token]
+            # one argument: a generated token may start with "-", which argparse would take
+            # for an option when it stands on its own
+            command.append(f"--auth-token={settings.rasa_auth_token}")
     return command
 
 

@@ -179,4 +179,19 @@ def test_run_makes_secrets_that_are_not_configured(tmp_path: Path) -> None:
     assert with_run_secrets(configured, tmp_path / "unused") == configured
     assert not (tmp_path / "unused").exists()
     command = rasa_command("run", Path("model.tar.gz"), configured)
-    assert command[command.index("--auth-token") + 1] == "t"
+    assert "--auth-token=t" in command
+
+
+def test_rasa_reads_a_generated_token_that_starts_with_a_dash() -> None:
+    # secrets.token_urlsafe starts with "-" once in 64 tokens; `make run` must still start
+    import dataclasses
+
+    from rasa.__main__ import create_argument_parser
+
+    from bot.config import load_settings
+
+    settings = dataclasses.replace(load_settings(), rasa_auth_token="-Xy_1")
+    command = rasa_command("run", Path("model.tar.gz"), settings)
+    arguments = create_argument_parser().parse_args(command[command.index("run"):])
+    assert arguments.auth_token == "-Xy_1"
+    assert arguments.enable_api and arguments.credentials == "credentials.yml"
