@@ -2,7 +2,8 @@
 
     python -m bot.benchmarks.channels [--users 50] [--turns 10] [--pause 2]
                                       [--levels 1,2,4,8,16,32,64] [--step-seconds 12]
-                                      [--skip-production] [--skip-init-bot]
+                                      [--long-session 300] [--skip-production]
+                                      [--skip-init-bot]
 
 Everything runs as `make run` runs it (separate processes on free ports, per-run secrets) and
 is stopped at the end. Two set-ups of our assistant: the default one (SQLite, one Rasa process,
@@ -21,7 +22,9 @@ store, two Sanic workers, then one).
    the database), at rising user counts until throughput stops rising. The same for the
    `rasa init` example bot (created and trained once in var/bench/rasa-init), served the same
    way: `rasa run` with the same bridge channel, and its own action server.
-3. Where the time goes: the model loaded in this process (Rasa's Agent) against the action
+3. Long sessions, on the default set-up: one sender's messages back-to-back in one session,
+   latency by position in the session.
+4. Where the time goes: the model loaded in this process (Rasa's Agent) against the action
    server, each stage of a message timed (NLU, policies, tracker load and save, the review
    index within the save, the action server round trip), per tracker store.
 
@@ -41,6 +44,7 @@ import os
 import platform
 import random
 import secrets
+import statistics
 import subprocess
 import sys
 import time
@@ -86,11 +90,13 @@ FLOOR_P95_MS = 500.0
 FLOOR_FACTOR = 3.0
 FIRST_TELEGRAM_USER = 700_000_000
 # Fresh senders every run: a run stopped mid-message leaves its tickets in the Redis lock store,
-# which hold that conversation for the lock lifetime (60 s).
-FIRST_BRIDGE_USER = 800_000_000 + random.randrange(1000) * 100_000
+# which hold that conversation for the lock lifetime (60 s). Within a run, each conversation of
+# each phase is a new sender too: a sender's every message lengthens its session, and a longer
+# session costs more per message ("Long sessions" below).
+FRESH_BRIDGE_USERS = itertools.count(800_000_000 + random.randrange(1000) * 100_000)
 DEFAULT_SETUP = "SQLite, 1 worker"
 FIRST_STUDENT = len(demo.NAMED_STUDENTS) + 1  # bulk demo students
-BRIDGE_USERS = 600  # saturation senders: each conversation is a new one
+BRIDGE_USERS = 2000  # saturation senders of one set-up: each conversation is a new one
 
 # A conversation of FAQ and status questions (typos and missing Turkish letters included).
 CONVERSATION = (
@@ -303,7 +309,7 @@ def link_bridge_users(database_url: str, count: int = BRIDGE_USERS) -> list[int]
     now = dt.datetime.now(dt.timezone.utc)
     users = []
     for index in range(count):
-        user_id = FIRST_BRIDGE_USER + index
+        user_id = next(FRESH_BRIDGE_USERS)
         code = linking.issue_code(db, FIRST_STUDENT + 200 + index % 700, now)
         result = linking.redeem_code(db, "telegram", str(user_id), code, now)
         if result.outcome is not linking.LinkOutcome.LINKED:
@@ -534,7 +540,7 @@ async def saturate(name: str, bridge: tuple[str, str], user_ids: Sequence[int],
     as a sender of `user_ids` (the next one each time), then starts over as the next."""
     bridge_url, secret = bridge
     result = Saturation(name, [])
-    senders = itertools.cycle(user_ids)
+    senders = iter(user_ids)
     connector = aiohttp.TCPConnector(limit=0)
     timeout = aiohttp.ClientTimeout(total=REPLY_TIMEOUT * 2)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout,
@@ -560,7 +566,9 @@ async def _step(session: aiohttp.ClientSession, url: str, users: int, senders: I
     async def user() -> None:
         nonlocal errors
         while time.perf_counter() < end:
-            sender = next(senders)  # each conversation as a new user, as in real life
+            sender = next(senders, None)  # each conversation as a new user, as in real life
+            if sender is None:
+                raise RuntimeError("saturation ran out of fresh senders: raise BRIDGE_USERS")
             for message in conversation:
                 if time.perf_counter() >= end:
                     return
@@ -584,6 +592,46 @@ async def _step(session: aiohttp.ClientSession, url: str, users: int, senders: I
         return Step(users, 0.0, float("nan"), float("nan"), errors)
     return Step(users, len(latencies) / seconds, percentile(latencies, 0.5),
                 percentile(latencies, 0.95), errors)
+
+
+# --- long sessions ------------------------------------------------------------------------------
+
+
+async def long_session(bridge: tuple[str, str], user_id: int, messages: int) -> list[float]:
+    """One sender's reply latencies (ms), message after message, all in one session."""
+    bridge_url, secret = bridge
+    latencies = []
+    timeout = aiohttp.ClientTimeout(total=REPLY_TIMEOUT * 2)
+    async with aiohttp.ClientSession(timeout=timeout, headers={SECRET_HEADER: secret}) as session:
+        for index in range(messages):
+            sent = time.perf_counter()
+            async with session.post(bridge_url, json={
+                    "user_id": user_id, "text": CONVERSATION[index % len(CONVERSATION)]}) as reply:
+                await reply.read()
+                if reply.status != 200:
+                    raise RuntimeError(f"long session: HTTP {reply.status} at message {index + 1}")
+            latencies.append((time.perf_counter() - sent) * 1000)
+    return latencies
+
+
+def long_session_lines(latencies: Sequence[float]) -> list[str]:
+    """The latency of 20 messages at a time, at four points of the session."""
+    count = len(latencies)
+    starts = sorted({0, *(count * part // 3 - 20 for part in (1, 2, 3))} - {-20})
+    lines = ["### Long sessions",
+             "",
+             f"One linked sender posts {count} messages back-to-back (our 10-turn conversation "
+             "over and over) to the default set-up, all in one session, as a student who keeps "
+             "chatting would: the latency of 20 messages at a time, from the start of the "
+             "session to its end.",
+             "",
+             "| messages | mean ms | p95 ms |",
+             "|---|---|---|"]
+    for start in starts:
+        window = latencies[start:start + 20]
+        lines.append(f"| {start + 1}–{start + len(window)} | {statistics.mean(window):.0f} | "
+                     f"{percentile(window, 0.95):.0f} |")
+    return [*lines, ""]
 
 
 # --- where the time goes ------------------------------------------------------------------------
@@ -677,7 +725,7 @@ def saturation_table(runs: Sequence[Saturation]) -> list[str]:
 
 def report(args: argparse.Namespace, load_before: str, load_after: str, seconds: float,
            loads: Sequence[OpenLoad], runs: list[Saturation], init_run: Saturation | None,
-           profiles: dict[str, dict[str, float]]) -> str:
+           long_latencies: Sequence[float], profiles: dict[str, dict[str, float]]) -> str:
     """The Markdown section."""
     lines = [
         "## Channels under load (`make bench-channels`)",
@@ -737,6 +785,8 @@ def report(args: argparse.Namespace, load_before: str, load_after: str, seconds:
         lines += [f"Our best set-up against the init bot: **{factor:.1f}×** (floor "
                   f"{FLOOR_FACTOR:g}×: {'met' if factor >= FLOOR_FACTOR else 'not met'}); the "
                   f"default set-up: {default_factor:.1f}×.", ""]
+    if long_latencies:
+        lines += long_session_lines(long_latencies)
     if profiles:
         names = list(profiles)
         lines += ["### Where the time goes",
@@ -784,11 +834,17 @@ async def run_async(args: argparse.Namespace) -> None:
         loads.append(await open_load_on(DEFAULT_SETUP, settings, sqlite_url, args))
         runs.append(await saturate(f"ours, {DEFAULT_SETUP}", bridge_of(settings),
                                    sqlite_users, CONVERSATION, args.levels, args.step_seconds))
+        long_latencies: list[float] = []
+        if args.long_session:
+            say(f"long session: {args.long_session} messages")
+            long_latencies = await long_session(bridge_of(settings),
+                                                link_bridge_users(sqlite_url, 1)[0],
+                                                args.long_session)
 
     if not args.skip_production:
         with postgres_database() as postgres_url:
-            users = link_bridge_users(postgres_url)
             for workers in (2, 1):
+                users = link_bridge_users(postgres_url)
                 name = f"PostgreSQL + Redis, {workers} worker{'s' if workers > 1 else ''}"
                 say(f"the production set-up: {name}")
                 with our_stack(model, postgres_url, redis_url=REDIS_URL, workers=workers,
@@ -802,16 +858,16 @@ async def run_async(args: argparse.Namespace) -> None:
         say("the rasa init example bot")
         with init_bot_stack(init_model) as bridge:
             init_run = await saturate("rasa init bot", bridge,
-                                      [FIRST_BRIDGE_USER + i for i in range(BRIDGE_USERS)],
+                                      [next(FRESH_BRIDGE_USERS) for _ in range(BRIDGE_USERS)],
                                       INIT_BOT_CONVERSATION, args.levels, args.step_seconds)
 
     profiles: dict[str, dict[str, float]] = {}
     if args.profile_turns:
-        profiles = await profile_all(model, sqlite_url, sqlite_users[-10:],
+        profiles = await profile_all(model, sqlite_url, link_bridge_users(sqlite_url, 10),
                                      args.profile_turns, args.skip_production)
     write_section("bench-channels", report(
         args, load_before, load_average(), time.perf_counter() - started, loads, runs,
-        init_run, profiles))
+        init_run, long_latencies, profiles))
     say("written to docs/BENCHMARKS.md")
 
 
@@ -873,6 +929,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-production", action="store_true",
                         help="no PostgreSQL/Redis/Sanic-workers run")
     parser.add_argument("--skip-init-bot", action="store_true")
+    parser.add_argument("--long-session", type=int, default=300,
+                        help="messages of the long session (0: none; at least 60)")
     args = parser.parse_args(argv)
     asyncio.run(run_async(args))
     return 0
