@@ -615,7 +615,7 @@ async def long_session(bridge: tuple[str, str], user_id: int, messages: int) -> 
 
 
 def long_session_lines(latencies: Sequence[float]) -> list[str]:
-    """The latency of 20 messages at a time, at four points of the session."""
+    """The latency of 20 messages at a time: the first 20, and the last 20 of each third."""
     count = len(latencies)
     starts = sorted({0, *(count * part // 3 - 20 for part in (1, 2, 3))} - {-20})
     lines = ["### Long sessions",
