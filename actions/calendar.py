@@ -20,8 +20,14 @@ class ActionCheckCalendar(StudentDataAction):
         """Action name in the domain."""
         return "action_check_calendar"
 
-    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, db: Database,
-               student_id: int, now: dt.datetime) -> None:
+    def answer(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        db: Database,
+        student_id: int,
+        now: dt.datetime,
+    ) -> None:
         """Lists the calendars or says there are none."""
         entries = calendar.calendars(db, student_id)
         if not entries:
@@ -31,5 +37,9 @@ class ActionCheckCalendar(StudentDataAction):
             f"{c.priority}. öncelik: {local_date(c.start_date)} – {local_date(c.end_date)}"
             for c in entries
         )
-        dispatcher.utter_message(response="utter_calendars", used=len(entries),
-                                 max_calendars=MAX_CALENDARS, calendars=lines)
+        dispatcher.utter_message(
+            response="utter_calendars",
+            used=len(entries),
+            max_calendars=MAX_CALENDARS,
+            calendars=lines,
+        )

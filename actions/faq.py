@@ -31,8 +31,11 @@ def faq_response_name(key: str) -> str:
 def faq_titles() -> dict[str, str]:
     """Every FAQ topic's title, by key, as domain/faq.yml gives them."""
     responses = yaml.safe_load(FAQ_DOMAIN.read_text(encoding="utf-8"))["responses"]
-    return {name.removeprefix("utter_faq/"): variants[0]["metadata"]["title"]
-            for name, variants in responses.items() if name.startswith("utter_faq/")}
+    return {
+        name.removeprefix("utter_faq/"): variants[0]["metadata"]["title"]
+        for name, variants in responses.items()
+        if name.startswith("utter_faq/")
+    }
 
 
 def faq_title(key: str) -> str | None:

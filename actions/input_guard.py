@@ -31,7 +31,5 @@ class ActionHandleInvalidInput(Action):
         text = tracker.latest_message.get("text") or ""
         max_chars = load_settings().max_message_chars
         problem = input_problem(text, max_chars) or InputProblem.EMPTY
-        dispatcher.utter_message(
-            response=RESPONSES[problem], length=len(text), max_chars=max_chars
-        )
+        dispatcher.utter_message(response=RESPONSES[problem], length=len(text), max_chars=max_chars)
         return []

@@ -20,31 +20,39 @@ STEP_NAMES = {
     InsuranceStepKind.SGK_DOCUMENT_SHARED: "SGK giriş belgesinin işverenle paylaşılması",
 }
 NEXT_ACTIONS = {
-    InsuranceStepKind.ACCEPTANCE_DOCUMENT_ISSUED:
-        "Staj yapacağın kurumdan kaşeli ve imzalı kabul belgesini iste.",
-    InsuranceStepKind.DOCUMENT_HANDED_TO_UNIVERSITY:
-        "Kabul belgesini üniversitenin/yüksekokulunun ilgili birimine teslim et.",
-    InsuranceStepKind.SGK_ENTRY_DONE:
-        "Üniversitenin SGK girişini yapmasını takip et; sorun olursa önce kariyer merkezine "
-        "başvur.",
+    InsuranceStepKind.ACCEPTANCE_DOCUMENT_ISSUED: (
+        "Staj yapacağın kurumdan kaşeli ve imzalı kabul belgesini iste."
+    ),
+    InsuranceStepKind.DOCUMENT_HANDED_TO_UNIVERSITY: (
+        "Kabul belgesini üniversitenin/yüksekokulunun ilgili birimine teslim et."
+    ),
+    InsuranceStepKind.SGK_ENTRY_DONE: (
+        "Üniversitenin SGK girişini yapmasını takip et; sorun olursa önce kariyer merkezine başvur."
+    ),
     InsuranceStepKind.SGK_DOCUMENT_SHARED: "SGK giriş belgesini işverenle paylaş.",
 }
 
 
 def describe(program: insurance.ApprovedProgram) -> str:
     """One approved program's insurance situation."""
-    title = (f"{program.employer_name} — {PROGRAM_NAMES[program.program_type]} "
-             f"({local_date(program.start_date)})")
+    title = (
+        f"{program.employer_name} — {PROGRAM_NAMES[program.program_type]} "
+        f"({local_date(program.start_date)})"
+    )
     if not program.needs_insurance:
         return f"{title}\nBu program için sigorta zorunlu değil."
     lines = [title]
     for step, name in STEP_NAMES.items():
         done = program.steps_done.get(step)
-        lines.append(f"✅ {name}: tamam ({local_time(done)})" if done
-                     else f"❌ {name}: henüz yapılmadı")
+        lines.append(
+            f"✅ {name}: tamam ({local_time(done)})" if done else f"❌ {name}: henüz yapılmadı"
+        )
     next_step = program.next_step
-    lines.append(f"Sıradaki adım: {NEXT_ACTIONS[next_step]}" if next_step
-                 else "Sigorta adımlarının hepsi tamam.")
+    lines.append(
+        f"Sıradaki adım: {NEXT_ACTIONS[next_step]}"
+        if next_step
+        else "Sigorta adımlarının hepsi tamam."
+    )
     return "\n".join(lines)
 
 
@@ -55,12 +63,19 @@ class ActionCheckInsuranceStatus(StudentDataAction):
         """Action name in the domain."""
         return "action_check_insurance_status"
 
-    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, db: Database,
-               student_id: int, now: dt.datetime) -> None:
+    def answer(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        db: Database,
+        student_id: int,
+        now: dt.datetime,
+    ) -> None:
         """Describes each approved program, or says there is none yet."""
         programs = insurance.approved_programs(db, student_id)
         if not programs:
             dispatcher.utter_message(response="utter_no_approved_programs")
             return
-        dispatcher.utter_message(response="utter_insurance_status",
-                                 programs="\n\n".join(describe(p) for p in programs))
+        dispatcher.utter_message(
+            response="utter_insurance_status", programs="\n\n".join(describe(p) for p in programs)
+        )

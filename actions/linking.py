@@ -49,16 +49,21 @@ class ActionLinkAccount(Action):
             dispatcher.utter_message(response="utter_link_how")
             return []
         try:
-            result = linking.redeem_code(shared_database(), identity.channel.value,
-                                         identity.external_user_id, code,
-                                         dt.datetime.now(dt.timezone.utc))
+            result = linking.redeem_code(
+                shared_database(),
+                identity.channel.value,
+                identity.external_user_id,
+                code,
+                dt.datetime.now(dt.timezone.utc),
+            )
         except SQLAlchemyError:
             logger.exception("database unavailable while linking")
             dispatcher.utter_message(response="utter_status_unavailable")
             return []
         locked_until = local_time(result.locked_until) if result.locked_until else ""
-        dispatcher.utter_message(response=OUTCOME_RESPONSES[result.outcome],
-                                 locked_until=locked_until)
+        dispatcher.utter_message(
+            response=OUTCOME_RESPONSES[result.outcome], locked_until=locked_until
+        )
         return []
 
 
@@ -78,8 +83,9 @@ class ActionUnlinkAccount(Action):
             dispatcher.utter_message(response="utter_unlink_nothing_linked")
             return []
         try:
-            removed = linking.unlink(shared_database(), identity.channel.value,
-                                     identity.external_user_id)
+            removed = linking.unlink(
+                shared_database(), identity.channel.value, identity.external_user_id
+            )
         except SQLAlchemyError:
             logger.exception("database unavailable while unlinking")
             dispatcher.utter_message(response="utter_status_unavailable")

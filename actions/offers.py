@@ -44,10 +44,15 @@ STATUS_NAMES = {
     OfferStatus.ABANDONED: "Yarıda Bıraktı/Tamamlamadı",
 }
 # Still in play: what a student most likely means by "my offer" when naming no employer.
-ACTIVE_STATUSES = frozenset({
-    OfferStatus.PENDING, OfferStatus.ACCEPTED, OfferStatus.ADDITIONAL_EVALUATION,
-    OfferStatus.FINAL_APPROVAL, OfferStatus.STARTED,
-})
+ACTIVE_STATUSES = frozenset(
+    {
+        OfferStatus.PENDING,
+        OfferStatus.ACCEPTED,
+        OfferStatus.ADDITIONAL_EVALUATION,
+        OfferStatus.FINAL_APPROVAL,
+        OfferStatus.STARTED,
+    }
+)
 # Words of company names that say nothing about which company is meant.
 GENERIC_NAME_WORDS = frozenset({"ltd", "sti", "san", "tic", "sirketi", "holding"})
 INTERVIEW_MODES = {
@@ -86,16 +91,21 @@ class ActionCheckPendingOffers(StudentDataAction):
         """Action name in the domain."""
         return "action_check_pending_offers"
 
-    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, db: Database,
-               student_id: int, now: dt.datetime) -> None:
+    def answer(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        db: Database,
+        student_id: int,
+        now: dt.datetime,
+    ) -> None:
         """Lists the offers or says there are none."""
         pending = offers.pending_offers(db, student_id, now)
         if not pending:
             dispatcher.utter_message(response="utter_no_pending_offers")
             return
         blocks = "\n\n".join(describe_offer(i, o, now) for i, o in enumerate(pending, start=1))
-        dispatcher.utter_message(response="utter_pending_offers", count=len(pending),
-                                 offers=blocks)
+        dispatcher.utter_message(response="utter_pending_offers", count=len(pending), offers=blocks)
 
 
 def offer_details(offer: offers.OfferDetails, now: dt.datetime) -> str:
@@ -108,8 +118,10 @@ def offer_details(offer: offers.OfferDetails, now: dt.datetime) -> str:
         f"{offer.city}",
     ]
     if offer.status is OfferStatus.PENDING and offer.response_deadline > now:
-        lines.append(f"Son cevap: {local_time(offer.response_deadline)} "
-                     f"({time_left(offer.response_deadline, now)} kaldı)")
+        lines.append(
+            f"Son cevap: {local_time(offer.response_deadline)} "
+            f"({time_left(offer.response_deadline, now)} kaldı)"
+        )
     if offer.note:
         lines.append(f"Not: {offer.note}")
     lines.append(contact_line("Sorumlu kişi", offer.responsible))
@@ -120,12 +132,16 @@ def offer_details(offer: offers.OfferDetails, now: dt.datetime) -> str:
 
 def name_words(text: str) -> list[str]:
     """The telling words of a text, normalised as the NLU pipeline does."""
-    return [word for word in normalize(text).split()
-            if len(word) >= 3 and word not in GENERIC_NAME_WORDS]
+    return [
+        word
+        for word in normalize(text).split()
+        if len(word) >= 3 and word not in GENERIC_NAME_WORDS
+    ]
 
 
-def offers_named_in(message: str,
-                    candidates: list[offers.OfferDetails]) -> list[offers.OfferDetails]:
+def offers_named_in(
+    message: str, candidates: list[offers.OfferDetails]
+) -> list[offers.OfferDetails]:
     """The offers whose employer the message names ("Atlas'taki teklif", "atlastaki teklif")."""
     said = name_words(message)
 
@@ -133,8 +149,7 @@ def offers_named_in(message: str,
         # A word with a Turkish suffix glued on ("atlastaki") still names the company.
         return any(token == word or (len(word) >= 4 and token.startswith(word)) for token in said)
 
-    scores = {o.offer_id: sum(mentions(w) for w in name_words(o.employer_name))
-              for o in candidates}
+    scores = {o.offer_id: sum(mentions(w) for w in name_words(o.employer_name)) for o in candidates}
     best = max(scores.values(), default=0)
     return [o for o in candidates if best and scores[o.offer_id] == best]
 
@@ -142,8 +157,10 @@ def offers_named_in(message: str,
 def offer_button(offer: offers.OfferDetails) -> dict[str, str]:
     """A button that shows one offer's details."""
     payload = json.dumps({"offer_id": str(offer.offer_id)}, separators=(",", ":"))
-    return {"title": f"{offer.employer_name} ({PROGRAM_NAMES[offer.program_type]})",
-            "payload": f"/check_offer_details{payload}"}
+    return {
+        "title": f"{offer.employer_name} ({PROGRAM_NAMES[offer.program_type]})",
+        "payload": f"/check_offer_details{payload}",
+    }
 
 
 class ActionCheckOfferDetails(StudentDataAction):
@@ -153,8 +170,14 @@ class ActionCheckOfferDetails(StudentDataAction):
         """Action name in the domain."""
         return "action_check_offer_details"
 
-    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, db: Database,
-               student_id: int, now: dt.datetime) -> None:
+    def answer(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        db: Database,
+        student_id: int,
+        now: dt.datetime,
+    ) -> None:
         """Shows the offer(s) meant, or asks which one."""
         own = offers.student_offers(db, student_id)
         if not own:
@@ -169,12 +192,15 @@ class ActionCheckOfferDetails(StudentDataAction):
             if not chosen and len(active) == 1:
                 chosen = active
             elif not chosen:
-                dispatcher.utter_message(response="utter_which_offer",
-                                         buttons=[offer_button(o) for o in (active or own)[:8]])
+                dispatcher.utter_message(
+                    response="utter_which_offer",
+                    buttons=[offer_button(o) for o in (active or own)[:8]],
+                )
                 return
         if not chosen:
-            dispatcher.utter_message(response="utter_offer_not_found",
-                                     buttons=[offer_button(o) for o in own[:8]])
+            dispatcher.utter_message(
+                response="utter_offer_not_found", buttons=[offer_button(o) for o in own[:8]]
+            )
             return
         details = "\n\n".join(offer_details(o, now) for o in chosen)
         dispatcher.utter_message(response="utter_offer_details", details=details)
@@ -187,18 +213,22 @@ class ActionCheckRightsLeft(StudentDataAction):
         """Action name in the domain."""
         return "action_check_rights_left"
 
-    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, db: Database,
-               student_id: int, now: dt.datetime) -> None:
+    def answer(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        db: Database,
+        student_id: int,
+        now: dt.datetime,
+    ) -> None:
         """One line per program type: used (where) or still available."""
         year = now.astimezone(ISTANBUL).year
         used = offers.rights_used(db, student_id, year)
         lines = [
-            f"• {name}: " + (f"hakkını kullandın ({used[kind]})" if kind in used
-                             else "hakkın var")
+            f"• {name}: " + (f"hakkını kullandın ({used[kind]})" if kind in used else "hakkın var")
             for kind, name in PROGRAM_NAMES.items()
         ]
-        dispatcher.utter_message(response="utter_rights_left", year=year,
-                                 rights="\n".join(lines))
+        dispatcher.utter_message(response="utter_rights_left", year=year, rights="\n".join(lines))
 
 
 class ActionCheckInterviews(StudentDataAction):
@@ -208,8 +238,14 @@ class ActionCheckInterviews(StudentDataAction):
         """Action name in the domain."""
         return "action_check_interviews"
 
-    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, db: Database,
-               student_id: int, now: dt.datetime) -> None:
+    def answer(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        db: Database,
+        student_id: int,
+        now: dt.datetime,
+    ) -> None:
         """Lists them or says there are none."""
         interviews = offers.upcoming_interviews(db, student_id, now)
         if not interviews:

@@ -19,16 +19,21 @@ PERCENT_WITH_SUFFIX = {30: "%30'u", 15: "%15'i"}
 
 def workplace_size(employee_count: int) -> str:
     """The headcount and which side of the rule's line it falls on."""
-    side = ("yirmi ve üzerinde personel"
-            if employee_count >= stipend.LARGE_WORKPLACE_EMPLOYEES else "yirmiden az personel")
+    side = (
+        "yirmi ve üzerinde personel"
+        if employee_count >= stipend.LARGE_WORKPLACE_EMPLOYEES
+        else "yirmiden az personel"
+    )
     return f"{employee_count} çalışan, {side}"
 
 
 def stipend_line(internship: offers.OfferDetails, wage: NetMinimumWage | None) -> str:
     """One internship's lower limit, in lira when the wage is configured."""
     percent = stipend.stipend_percent(internship.employee_count)
-    line = (f"• {internship.employer_name} ({workplace_size(internship.employee_count)}): "
-            f"asgari ücretin net tutarının en az {PERCENT_WITH_SUFFIX[percent]}")
+    line = (
+        f"• {internship.employer_name} ({workplace_size(internship.employee_count)}): "
+        f"asgari ücretin net tutarının en az {PERCENT_WITH_SUFFIX[percent]}"
+    )
     if wage is not None:
         amount = stipend.minimum_stipend(internship.employee_count, wage.amount)
         line += f", yani aylık en az {stipend.format_lira(amount)}"
@@ -38,10 +43,14 @@ def stipend_line(internship: offers.OfferDetails, wage: NetMinimumWage | None) -
 def wage_line(wage: NetMinimumWage | None) -> str:
     """Which net minimum wage the figures use, or why there are no figures."""
     if wage is None:
-        return ("Net asgari ücret tutarı bana tanımlanmadığı için TL karşılığını "
-                "hesaplayamıyorum; oranlar yukarıdaki gibidir.")
-    return (f"Hesapta kullanılan net asgari ücret: {stipend.format_lira(wage.amount)} "
-            f"({wage.source}, {local_date(wage.effective_date)} itibarıyla).")
+        return (
+            "Net asgari ücret tutarı bana tanımlanmadığı için TL karşılığını "
+            "hesaplayamıyorum; oranlar yukarıdaki gibidir."
+        )
+    return (
+        f"Hesapta kullanılan net asgari ücret: {stipend.format_lira(wage.amount)} "
+        f"({wage.source}, {local_date(wage.effective_date)} itibarıyla)."
+    )
 
 
 class ActionCheckStipend(StudentDataAction):
@@ -51,8 +60,14 @@ class ActionCheckStipend(StudentDataAction):
         """Action name in the domain."""
         return "action_check_stipend"
 
-    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, db: Database,
-               student_id: int, now: dt.datetime) -> None:
+    def answer(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        db: Database,
+        student_id: int,
+        now: dt.datetime,
+    ) -> None:
         """One line per accepted internship, or the rule when there is none."""
         internships = offers.accepted_internships(db, student_id)
         if not internships:
@@ -60,5 +75,4 @@ class ActionCheckStipend(StudentDataAction):
             return
         wage = load_settings().net_minimum_wage
         lines = "\n".join(stipend_line(internship, wage) for internship in internships)
-        dispatcher.utter_message(response="utter_stipend", internships=lines,
-                                 wage=wage_line(wage))
+        dispatcher.utter_message(response="utter_stipend", internships=lines, wage=wage_line(wage))

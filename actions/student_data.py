@@ -30,7 +30,7 @@ def local_time(value: dt.datetime) -> str:
 
 
 def time_left(until: dt.datetime, now: dt.datetime) -> str:
-    """"2 gün 5 saat", "5 saat 20 dakika", "12 dakika"."""
+    """ "2 gün 5 saat", "5 saat 20 dakika", "12 dakika"."""
     minutes = max(0, int((until - now).total_seconds() // 60))
     days, hours, minutes = minutes // 1440, minutes // 60 % 24, minutes % 60
     if days:
@@ -44,8 +44,14 @@ class StudentDataAction(Action, abc.ABC):
     """A status answer: only for the verified student of this chat, never for anyone else."""
 
     @abc.abstractmethod
-    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, db: Database,
-               student_id: int, now: dt.datetime) -> None:
+    def answer(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        db: Database,
+        student_id: int,
+        now: dt.datetime,
+    ) -> None:
         """Tells the student their own data."""
 
     async def run(

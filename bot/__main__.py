@@ -1,19 +1,19 @@
 """Command line of Staj Asistanı.
 
-    python -m bot train    train the model unless one matches the current data and config
-    python -m bot run      start the action server, Rasa (REST, web chat, HTTP API) and the portal
-    python -m bot portal   the demo portal page with the web chat widget (started by run)
-    python -m bot actions [--port 5055]   the action server alone (started by run)
-    python -m bot shell    chat with the assistant in the terminal
-    python -m bot telegram the Telegram channel and reminders (needs TELEGRAM_BOT_TOKEN, Rasa up)
-    python -m bot eval     measure NLU on tests/data/nlu_test.yml, write docs/BENCHMARKS.md
-    python -m bot migrate  bring the offer database (DATABASE_URL, else var/staj.db) up to date
-    python -m bot seed-demo [--students N]   fill an empty database with demo data
-    python -m bot link-code --student ID     issue a one-time code, as the portal would
-    python -m bot staff add NAME --role reviewer|admin [--password-stdin]   a staff account
-    python -m bot purge-transcripts [--older-than 180d]   delete old conversations
-    python -m bot export-nlu [--output FILE]  staff corrections as a Rasa NLU YAML file
-    python -m bot review   serve the staff review app alone (make run starts it too)
+python -m bot train    train the model unless one matches the current data and config
+python -m bot run      start the action server, Rasa (REST, web chat, HTTP API) and the portal
+python -m bot portal   the demo portal page with the web chat widget (started by run)
+python -m bot actions [--port 5055]   the action server alone (started by run)
+python -m bot shell    chat with the assistant in the terminal
+python -m bot telegram the Telegram channel and reminders (needs TELEGRAM_BOT_TOKEN, Rasa up)
+python -m bot eval     measure NLU on tests/data/nlu_test.yml, write docs/BENCHMARKS.md
+python -m bot migrate  bring the offer database (DATABASE_URL, else var/staj.db) up to date
+python -m bot seed-demo [--students N]   fill an empty database with demo data
+python -m bot link-code --student ID     issue a one-time code, as the portal would
+python -m bot staff add NAME --role reviewer|admin [--password-stdin]   a staff account
+python -m bot purge-transcripts [--older-than 180d]   delete old conversations
+python -m bot export-nlu [--output FILE]  staff corrections as a Rasa NLU YAML file
+python -m bot review   serve the staff review app alone (make run starts it too)
 """
 
 from __future__ import annotations
@@ -29,25 +29,36 @@ DEFAULT_DEMO_STUDENTS = 3000
 
 def main(argv: list[str] | None = None) -> int:
     """Parses the command line and runs one command."""
-    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("train", help="train the model if the data or config changed")
     commands.add_parser("migrate", help="apply database migrations")
     seed_parser = commands.add_parser("seed-demo", help="fill an empty database with demo data")
-    seed_parser.add_argument("--students", type=int, default=DEFAULT_DEMO_STUDENTS,
-                           help="bulk students to create (200000 gives about 1M offers)")
+    seed_parser.add_argument(
+        "--students",
+        type=int,
+        default=DEFAULT_DEMO_STUDENTS,
+        help="bulk students to create (200000 gives about 1M offers)",
+    )
     link_parser = commands.add_parser("link-code", help="issue a one-time chat link code")
     link_parser.add_argument("--student", type=int, required=True, help="the student's id")
     commands.add_parser("run", help="start the assistant")
     commands.add_parser("portal", help="serve the demo portal page with the web chat widget")
-    commands.add_parser("actions", help="the action server (options: python -m bot actions -h)",
-                        add_help=False)
+    commands.add_parser(
+        "actions", help="the action server (options: python -m bot actions -h)", add_help=False
+    )
     commands.add_parser("shell", help="chat in the terminal")
     commands.add_parser("telegram", help="the Telegram channel (Rasa must be running)")
     evaluate = commands.add_parser("eval", help="NLU evaluation against the default pipeline")
-    evaluate.add_argument("--skip-default", action="store_true",
-                          help="do not train and measure Rasa's default pipeline")
+    evaluate.add_argument(
+        "--skip-default",
+        action="store_true",
+        help="do not train and measure Rasa's default pipeline",
+    )
     _add_review_commands(commands)
     args, argv_rest = parser.parse_known_args(argv)
     if argv_rest and args.command != "actions":
@@ -110,8 +121,9 @@ def seed_demo(students: int) -> int:
     else:
         print("The database already has students; refreshed the named demo students only.")
     for named in demo.NAMED_STUDENTS:
-        print(f"  öğrenci {named.student_id}: {named.first_name} {named.last_name}, "
-              f"{named.situation}")
+        print(
+            f"  öğrenci {named.student_id}: {named.first_name} {named.last_name}, {named.situation}"
+        )
     return 0
 
 
@@ -139,11 +151,18 @@ def _add_review_commands(commands: argparse._SubParsersAction) -> None:
     add = staff_commands.add_parser("add", help="create a staff account (or reset its password)")
     add.add_argument("username")
     add.add_argument("--role", choices=["reviewer", "admin"], required=True)
-    add.add_argument("--password-stdin", action="store_true",
-                     help="read the password from the first line of standard input")
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input",
+    )
     purge = commands.add_parser("purge-transcripts", help="delete old conversations completely")
-    purge.add_argument("--older-than", type=_days, default=None,
-                       help="e.g. 180d (default: TRANSCRIPT_RETENTION_DAYS, 180)")
+    purge.add_argument(
+        "--older-than",
+        type=_days,
+        default=None,
+        help="e.g. 180d (default: TRANSCRIPT_RETENTION_DAYS, 180)",
+    )
     export = commands.add_parser("export-nlu", help="corrected examples as Rasa NLU YAML")
     export.add_argument("--output", default="-", help="file to write (default: stdout)")
     commands.add_parser("review", help="serve the staff review app")
@@ -172,11 +191,19 @@ def staff_add(args: argparse.Namespace) -> int:
             print("Parolalar aynı değil.", file=sys.stderr)
             return 1
     try:
-        staff.add_staff(Database(), args.username, password, StaffRole(args.role),
-                        dt.datetime.now(dt.timezone.utc))
+        staff.add_staff(
+            Database(),
+            args.username,
+            password,
+            StaffRole(args.role),
+            dt.datetime.now(dt.timezone.utc),
+        )
     except ValueError:
-        print(f"Kullanıcı adı 3-64 küçük harf, rakam, nokta, tire olmalı; parola en az "
-              f"{staff.MIN_PASSWORD_LENGTH} karakter.", file=sys.stderr)
+        print(
+            f"Kullanıcı adı 3-64 küçük harf, rakam, nokta, tire olmalı; parola en az "
+            f"{staff.MIN_PASSWORD_LENGTH} karakter.",
+            file=sys.stderr,
+        )
         return 1
     print(f"Personel hesabı hazır: {args.username} ({args.role})")
     return 0
@@ -187,8 +214,11 @@ def purge_transcripts(args: argparse.Namespace) -> int:
     from bot.db import review
     from bot.db.session import Database
 
-    days = args.older_than if args.older_than is not None else (
-        load_settings().transcript_retention_days)
+    days = (
+        args.older_than
+        if args.older_than is not None
+        else (load_settings().transcript_retention_days)
+    )
     cutoff = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)
     gone = review.purge(Database(), cutoff)
     print(f"Deleted {gone} conversations (and all events) older than {days} days.")
@@ -218,8 +248,12 @@ def serve_review(args: argparse.Namespace) -> int:
     return 0
 
 
-REVIEW_COMMANDS = {"staff": staff_add, "purge-transcripts": purge_transcripts,
-                   "export-nlu": export_nlu, "review": serve_review}
+REVIEW_COMMANDS = {
+    "staff": staff_add,
+    "purge-transcripts": purge_transcripts,
+    "export-nlu": export_nlu,
+    "review": serve_review,
+}
 
 
 if __name__ == "__main__":

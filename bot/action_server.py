@@ -28,8 +28,11 @@ async def _freeze(app: Sanic, loop: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Serves the actions until stopped."""
-    parser = argparse.ArgumentParser(prog="python -m bot actions", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bot actions",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--port", type=int, default=5055)
     parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args(argv)

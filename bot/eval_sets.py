@@ -40,25 +40,59 @@ MANIFEST = EVAL_DIR / "FROZEN.sha256"
 STYLES = ("ascii", "typos", "long", "greeting", "numbers", "colloquial", "formal")
 
 FAQ_KEYS = (
-    "update_contact_info", "share_availability_calendar", "program_period",
-    "what_is_job_shadowing", "participation_limit", "no_mandatory_internship",
-    "counts_as_mandatory_internship", "mandatory_internship_completed",
-    "internship_after_final_approval", "shadowing_training_after_final_approval",
-    "internship_duration", "shadowing_training_duration", "internship_insurance",
-    "university_refuses_insurance", "shadowing_training_insurance", "internship_pay",
-    "who_pays", "transportation_support", "accommodation_support", "competency_scores",
-    "employer_criteria", "talent_pool_notification", "offer_received_notification",
-    "cannot_view_offer", "change_offer_date_city", "after_accepting_offer",
-    "questions_about_offer", "documents_after_acceptance", "offers_after_accepting",
-    "offers_after_rejecting", "quit_program_early", "withdraw_before_start",
+    "update_contact_info",
+    "share_availability_calendar",
+    "program_period",
+    "what_is_job_shadowing",
+    "participation_limit",
+    "no_mandatory_internship",
+    "counts_as_mandatory_internship",
+    "mandatory_internship_completed",
+    "internship_after_final_approval",
+    "shadowing_training_after_final_approval",
+    "internship_duration",
+    "shadowing_training_duration",
+    "internship_insurance",
+    "university_refuses_insurance",
+    "shadowing_training_insurance",
+    "internship_pay",
+    "who_pays",
+    "transportation_support",
+    "accommodation_support",
+    "competency_scores",
+    "employer_criteria",
+    "talent_pool_notification",
+    "offer_received_notification",
+    "cannot_view_offer",
+    "change_offer_date_city",
+    "after_accepting_offer",
+    "questions_about_offer",
+    "documents_after_acceptance",
+    "offers_after_accepting",
+    "offers_after_rejecting",
+    "quit_program_early",
+    "withdraw_before_start",
     "other_questions_contact",
 )
 STATUS_INTENTS = (
-    "check_pending_offers", "check_offer_details", "check_calendar", "check_insurance_status",
-    "check_rights_left", "check_interviews", "check_stipend", "link_account", "unlink_account",
+    "check_pending_offers",
+    "check_offer_details",
+    "check_calendar",
+    "check_insurance_status",
+    "check_rights_left",
+    "check_interviews",
+    "check_stipend",
+    "link_account",
+    "unlink_account",
 )
 CHITCHAT_INTENTS = (
-    "greet", "goodbye", "thank", "acknowledge", "bot_challenge", "help", "human_handoff",
+    "greet",
+    "goodbye",
+    "thank",
+    "acknowledge",
+    "bot_challenge",
+    "help",
+    "human_handoff",
 )
 OUT_OF_SCOPE = "out_of_scope"
 CONTENT_GAP = "content_gap"
@@ -301,9 +335,11 @@ def main(argv: list[str] | None = None) -> int:
                 kinds[message.kind] = kinds.get(message.kind, 0) + 1
             faq = {m.label for m in messages if m.kind == "faq"}
             status = {m.label for m in messages if m.kind == "status"}
-            print(f"{len(messages)} messages, valid; per kind {kinds}; "
-                  f"FAQ topics {len(faq)}/33; status intents {len(status)}/{len(STATUS_INTENTS)}; "
-                  f"near out-of-scope {sum(m.near for m in messages)}")
+            print(
+                f"{len(messages)} messages, valid; per kind {kinds}; "
+                f"FAQ topics {len(faq)}/33; status intents {len(status)}/{len(STATUS_INTENTS)}; "
+                f"near out-of-scope {sum(m.near for m in messages)}"
+            )
     return 0
 
 

@@ -150,9 +150,21 @@ def default_pipeline_model() -> Path:
     shutil.copy(init_config, config)
     print("Training Rasa's default pipeline on the same NLU data ...", flush=True)
     command = [
-        sys.executable, "-m", "rasa", "train", "nlu", "--config", str(config),
-        "--domain", "domain", "--nlu", "data/nlu", "--out", str(EVAL_DIR),
-        "--fixed-model-name", model.name.removesuffix(".tar.gz"),
+        sys.executable,
+        "-m",
+        "rasa",
+        "train",
+        "nlu",
+        "--config",
+        str(config),
+        "--domain",
+        "domain",
+        "--nlu",
+        "data/nlu",
+        "--out",
+        str(EVAL_DIR),
+        "--fixed-model-name",
+        model.name.removesuffix(".tar.gz"),
     ]
     train(command, model, PROJECT_ROOT)
     return model
@@ -172,20 +184,38 @@ def markdown(ours: Report, default: Report | None, cases: int) -> str:
     header = "| metric | floor | " + " | ".join(r.name for r in reports) + " |"
     rule = "|---|---|" + "---|" * len(reports)
     rows = [
-        ("FAQ accuracy (first reply is the right answer)", ">= 0.95",
-         [_pct(r.faq_accuracy) for r in reports]),
-        ("FAQ reachable (answer, or offered as a button)", "",
-         [_pct(r.faq_reachable) for r in reports]),
-        ("out-of-scope detected (out_of_scope or fallback)", ">= 0.90",
-         [_pct(r.oos_detected) for r in reports]),
+        (
+            "FAQ accuracy (first reply is the right answer)",
+            ">= 0.95",
+            [_pct(r.faq_accuracy) for r in reports],
+        ),
+        (
+            "FAQ reachable (answer, or offered as a button)",
+            "",
+            [_pct(r.faq_reachable) for r in reports],
+        ),
+        (
+            "out-of-scope detected (out_of_scope or fallback)",
+            ">= 0.90",
+            [_pct(r.oos_detected) for r in reports],
+        ),
         ("out-of-scope as `out_of_scope` exactly", "", [_pct(r.oos_strict) for r in reports]),
         ("chit-chat and status intents", "", [_pct(r.other_accuracy) for r in reports]),
-        (f"wrong answers given (of {len(ours.outcomes)} messages)", "",
-         [str(r.wrong_answers) for r in reports]),
-        ("parse latency p50 (in-process)", "",
-         [f"{statistics.median(r.latencies_ms):.1f} ms" for r in reports]),
-        ("parse latency p95 (in-process)", "<= 30 ms",
-         [f"{r.latency(0.95):.1f} ms" for r in reports]),
+        (
+            f"wrong answers given (of {len(ours.outcomes)} messages)",
+            "",
+            [str(r.wrong_answers) for r in reports],
+        ),
+        (
+            "parse latency p50 (in-process)",
+            "",
+            [f"{statistics.median(r.latencies_ms):.1f} ms" for r in reports],
+        ),
+        (
+            "parse latency p95 (in-process)",
+            "<= 30 ms",
+            [f"{r.latency(0.95):.1f} ms" for r in reports],
+        ),
         ("training time", "<= 5 min", [_seconds(r.training_seconds) for r in reports]),
     ]
     lines = [
@@ -193,8 +223,8 @@ def markdown(ours: Report, default: Report | None, cases: int) -> str:
         "",
         f"Measured {dt.date.today().isoformat()} on this machine ({os.cpu_count()} cores, "
         f"Python {platform.python_version()}), {cases} messages of `tests/data/nlu_test.yml` "
-        "(never used for training). \"ours\" is `config.yml` (the full model, NLU and dialogue, "
-        "training time included); \"rasa default\" is the config `rasa init` writes, NLU only, "
+        '(never used for training). "ours" is `config.yml` (the full model, NLU and dialogue, '
+        'training time included); "rasa default" is the config `rasa init` writes, NLU only, '
         "trained on the same `data/nlu`. Both are scored through the same answer / ask / "
         "suggest decision the FAQ action makes (`bot/faq.py`).",
         "",
@@ -210,8 +240,13 @@ def markdown(ours: Report, default: Report | None, cases: int) -> str:
     per_key = [r.per_key() for r in reports]
     for key in per_key[0]:
         lines.append(f"| {key} | " + " | ".join(_pct(p.get(key, 0.0)) for p in per_key) + " |")
-    lines += ["", f"### Worst confusions ({ours.name})", "", "| expected | got | count |",
-              "|---|---|---|"]
+    lines += [
+        "",
+        f"### Worst confusions ({ours.name})",
+        "",
+        "| expected | got | count |",
+        "|---|---|---|",
+    ]
     lines += [f"| {label} | {got} | {count} |" for (label, got), count in ours.confusions()]
     return "\n".join(lines)
 

@@ -56,9 +56,12 @@ class RedisTicketLockStore(LockStore):
         """Connects as endpoints.yml says (url is the host)."""
         options: dict[str, Any] = endpoint_config.kwargs
         self.red = redis.Redis(
-            host=endpoint_config.url or "localhost", port=int(options.get("port", 6379)),
-            db=int(options.get("db", 0)), username=options.get("username"),
-            password=options.get("password"), ssl=bool(options.get("use_ssl", False)),
+            host=endpoint_config.url or "localhost",
+            port=int(options.get("port", 6379)),
+            db=int(options.get("db", 0)),
+            username=options.get("username"),
+            password=options.get("password"),
+            ssl=bool(options.get("use_ssl", False)),
             socket_timeout=float(options.get("socket_timeout", 10)),
         )
         self.prefix = f"{options.get('key_prefix', 'rasa')}:ticket_lock:"
@@ -69,8 +72,12 @@ class RedisTicketLockStore(LockStore):
         return [f"{self.prefix}{conversation_id}:tickets", f"{self.prefix}{conversation_id}:served"]
 
     @asynccontextmanager
-    async def lock(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME,
-                   wait_time_in_seconds: float = POLL_SECONDS) -> AsyncIterator[TicketLock]:
+    async def lock(
+        self,
+        conversation_id: str,
+        lock_lifetime: float = LOCK_LIFETIME,
+        wait_time_in_seconds: float = POLL_SECONDS,
+    ) -> AsyncIterator[TicketLock]:
         """Holds the conversation until the block ends; waits for earlier tickets first."""
         keys = self._keys(conversation_id)
         ticket = int(await self._take(keys=keys, args=[IDLE_EXPIRY_MS]))

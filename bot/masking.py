@@ -82,8 +82,10 @@ RASA_METADATA_KEYS = frozenset({"model_id", "assistant_id"})
 def _mask_metadata(metadata: Any) -> Any:
     if not isinstance(metadata, dict):
         return mask_value(metadata)
-    return {key: value if key in RASA_METADATA_KEYS else mask_value(value)
-            for key, value in metadata.items()}
+    return {
+        key: value if key in RASA_METADATA_KEYS else mask_value(value)
+        for key, value in metadata.items()
+    }
 
 
 def mask_event(event: dict[str, Any]) -> dict[str, Any]:

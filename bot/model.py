@@ -28,9 +28,7 @@ def training_input_files(root: Path) -> list[Path]:
         if path.is_file():
             files.append(path)
         elif path.is_dir():
-            files.extend(
-                p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-            )
+            files.extend(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     return sorted(files)
 
 
@@ -59,8 +57,12 @@ def training_record(model: Path) -> dict:
 def train(command: list[str], model: Path, cwd: Path) -> None:
     """Runs a `rasa train` command that writes `model`, and records how long it took."""
     started = time.monotonic()
-    subprocess.run(command, cwd=cwd, check=True, env={**os.environ, **RASA_PROCESS_ENVIRONMENT,
-                                                     **REPRODUCIBLE_TRAINING})
+    subprocess.run(
+        command,
+        cwd=cwd,
+        check=True,
+        env={**os.environ, **RASA_PROCESS_ENVIRONMENT, **REPRODUCIBLE_TRAINING},
+    )
     seconds = round(time.monotonic() - started, 1)
     record = model.with_name(model.name.removesuffix(".tar.gz") + ".json")
     record.write_text(json.dumps({"training_seconds": seconds, "command": command[2:]}))
@@ -75,9 +77,20 @@ def ensure_trained(root: Path = PROJECT_ROOT) -> Path:
         return model
     print(f"Training {model.relative_to(root)} (data, domain or config changed) ...", flush=True)
     command = [
-        sys.executable, "-m", "rasa", "train",
-        "--config", "config.yml", "--domain", "domain", "--data", "data",
-        "--out", "models", "--fixed-model-name", model.name.removesuffix(".tar.gz"),
+        sys.executable,
+        "-m",
+        "rasa",
+        "train",
+        "--config",
+        "config.yml",
+        "--domain",
+        "domain",
+        "--data",
+        "data",
+        "--out",
+        "models",
+        "--fixed-model-name",
+        model.name.removesuffix(".tar.gz"),
     ]
     train(command, model, root)
     return model

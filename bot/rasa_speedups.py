@@ -90,7 +90,8 @@ def validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
 
 
 _concrete_predict_steps: weakref.WeakKeyDictionary[models.RasaModel, Any] = (
-    weakref.WeakKeyDictionary())
+    weakref.WeakKeyDictionary()
+)
 
 
 def rasa_predict(self: models.RasaModel, batch_in: tuple[Any, ...]) -> dict[str, Any]:
@@ -105,7 +106,8 @@ def rasa_predict(self: models.RasaModel, batch_in: tuple[Any, ...]) -> dict[str,
     if concrete is None:
         if self._tf_predict_step is None:
             self._tf_predict_step = tf.function(
-                self.predict_step, input_signature=self._dynamic_signature(batch_in))
+                self.predict_step, input_signature=self._dynamic_signature(batch_in)
+            )
         concrete = self._tf_predict_step.get_concrete_function()
         _concrete_predict_steps[self] = concrete
     outputs = tf_utils.sync_to_numpy_or_python_type(concrete(batch_in))
@@ -123,8 +125,11 @@ BATCH_WAIT_SECONDS = 0.01
 
 def _parse_data(parsed: Message, only_output_properties: bool) -> dict[str, Any]:
     """What MessageProcessor._parse_message_with_graph makes of a parsed message."""
-    parse_data: dict[str, Any] = {TEXT: "", INTENT: {INTENT_NAME_KEY: None, "confidence": 0.0},
-                                  ENTITIES: []}
+    parse_data: dict[str, Any] = {
+        TEXT: "",
+        INTENT: {INTENT_NAME_KEY: None, "confidence": 0.0},
+        ENTITIES: [],
+    }
     parse_data.update(parsed.as_dict(only_output_properties=only_output_properties))
     return parse_data
 
@@ -145,8 +150,9 @@ class ParseBatcher:
         target = processor.model_metadata.nlu_target
         schema = processor.model_metadata.predict_schema.minimal_graph_schema([target])
         # NLU that looks at the conversation cannot be run for several conversations at once
-        self.can_batch = not any(PLACEHOLDER_TRACKER in node.needs.values()
-                                 for node in schema.nodes.values())
+        self.can_batch = not any(
+            PLACEHOLDER_TRACKER in node.needs.values() for node in schema.nodes.values()
+        )
 
     def coming(self, message: UserMessage) -> None:
         """A message has started its way to NLU."""
@@ -207,13 +213,12 @@ class ParseBatcher:
         target = self.processor.model_metadata.nlu_target
         tracker = DialogueStateTracker.from_events(messages[0].sender_id, [])
         results = self.processor.graph_runner.run(
-            inputs={PLACEHOLDER_MESSAGE: messages, PLACEHOLDER_TRACKER: tracker},
-            targets=[target])
+            inputs={PLACEHOLDER_MESSAGE: messages, PLACEHOLDER_TRACKER: tracker}, targets=[target]
+        )
         return results[target]
 
 
-_batchers: weakref.WeakKeyDictionary[MessageProcessor, ParseBatcher] = (
-    weakref.WeakKeyDictionary())
+_batchers: weakref.WeakKeyDictionary[MessageProcessor, ParseBatcher] = weakref.WeakKeyDictionary()
 
 
 def batcher_of(processor: MessageProcessor) -> ParseBatcher:
@@ -224,8 +229,9 @@ def batcher_of(processor: MessageProcessor) -> ParseBatcher:
     return batcher
 
 
-async def log_message(self: MessageProcessor, message: UserMessage,
-                      should_save_tracker: bool = True) -> DialogueStateTracker:
+async def log_message(
+    self: MessageProcessor, message: UserMessage, should_save_tracker: bool = True
+) -> DialogueStateTracker:
     """MessageProcessor.log_message, telling the ParseBatcher a message is on its way."""
     batcher = batcher_of(self)
     batcher.coming(message)
@@ -235,9 +241,12 @@ async def log_message(self: MessageProcessor, message: UserMessage,
         batcher.gone(message)
 
 
-async def parse_message(self: MessageProcessor, message: UserMessage,
-                        tracker: DialogueStateTracker | None = None,
-                        only_output_properties: bool = True) -> dict[str, Any]:
+async def parse_message(
+    self: MessageProcessor,
+    message: UserMessage,
+    tracker: DialogueStateTracker | None = None,
+    only_output_properties: bool = True,
+) -> dict[str, Any]:
     """MessageProcessor.parse_message, through the processor's ParseBatcher."""
     batcher = batcher_of(self)
     if self.http_interpreter or not batcher.can_batch:
@@ -278,11 +287,13 @@ def execution_order(schema: GraphSchema, targets: Targets) -> Targets:
 
 
 _execution_orders: weakref.WeakKeyDictionary[DaskGraphRunner, dict[Targets, Targets]] = (
-    weakref.WeakKeyDictionary())
+    weakref.WeakKeyDictionary()
+)
 
 
-def run_graph(self: DaskGraphRunner, inputs: dict[str, Any] | None = None,
-              targets: list[str] | None = None) -> dict[str, Any]:
+def run_graph(
+    self: DaskGraphRunner, inputs: dict[str, Any] | None = None, targets: list[str] | None = None
+) -> dict[str, Any]:
     """DaskGraphRunner.run without dask: the nodes called in their order."""
     run_targets = tuple(targets if targets else self._graph_schema.target_names)
     orders = _execution_orders.setdefault(self, {})
@@ -294,14 +305,16 @@ def run_graph(self: DaskGraphRunner, inputs: dict[str, Any] | None = None,
             raise GraphRunError(
                 f"Input value '{value}' clashes with a node name. Make sure that none of the "
                 f"input names passed to the `run` method are the same as node names in the "
-                f"graph schema.")
+                f"graph schema."
+            )
         results[name] = (name, value)
     try:
         for name in orders[run_targets]:
             needs = self._graph_schema.nodes[name].needs.values()
             # as dask does: a need nobody provides is passed as its name (the node complains)
             results[name] = self._instantiated_nodes[name](
-                *(results.get(needed, needed) for needed in needs))
+                *(results.get(needed, needed) for needed in needs)
+            )
     except RuntimeError as error:
         raise GraphRunError("Error running runner.") from error
     return dict(results[target] for target in run_targets)
@@ -329,19 +342,24 @@ def endpoint_session(self: EndpointConfig) -> _LentSession:
     loop = asyncio.get_running_loop()
     session: aiohttp.ClientSession | None = self.__dict__.get("_shared_session")
     if session is None or session.closed or session._loop is not loop:
-        auth = (aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"])
-                if self.basic_auth else None)
+        auth = (
+            aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"])
+            if self.basic_auth
+            else None
+        )
         connector = aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_SECONDS)
         session = aiohttp.ClientSession(
-            headers=self.headers, auth=auth,
-            timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT), connector=connector)
+            headers=self.headers,
+            auth=auth,
+            timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+            connector=connector,
+        )
         self.__dict__["_shared_session"] = session
         atexit.register(connector._close)  # its connections go with the process, quietly
     return _LentSession(session)
 
 
-def all_features(self: Message, attribute: str,
-                 featurizers: list[str] | None = None) -> list[Any]:
+def all_features(self: Message, attribute: str, featurizers: list[str] | None = None) -> list[Any]:
     """Message.get_all_features, combined once per message, attribute and featurizers."""
     key = (attribute, tuple(featurizers or ()), len(self.features))
     combined: dict[tuple, list[Any]] = self.__dict__.setdefault("_combined_features", {})
@@ -372,4 +390,3 @@ def apply() -> None:
     EndpointConfig.session = endpoint_session
     Message.get_all_features = all_features
     Agent.load_model = load_model
-

@@ -25,8 +25,13 @@ logger = logging.getLogger(__name__)
 Deliver = Callable[[int, BotMessage], Awaitable[None]]
 
 
-async def send_due_reminders(db: Database, bridge: RasaBridge, deliver: Deliver,
-                             window: dt.timedelta, now: dt.datetime | None = None) -> int:
+async def send_due_reminders(
+    db: Database,
+    bridge: RasaBridge,
+    deliver: Deliver,
+    window: dt.timedelta,
+    now: dt.datetime | None = None,
+) -> int:
     """One check: reminds every due, unclaimed offer; returns how many reminders went out."""
     now = now or dt.datetime.now(dt.timezone.utc)
     sent = 0
@@ -48,14 +53,20 @@ async def send_due_reminders(db: Database, bridge: RasaBridge, deliver: Deliver,
         if not messages:  # unlinked or answered meanwhile: nothing was said
             await asyncio.to_thread(reminders.release, db, due.offer_id)
             continue
-        await asyncio.to_thread(reminders.mark_sent, db, due.offer_id,
-                                dt.datetime.now(dt.timezone.utc))
+        await asyncio.to_thread(
+            reminders.mark_sent, db, due.offer_id, dt.datetime.now(dt.timezone.utc)
+        )
         sent += 1
     return sent
 
 
-async def run_forever(db: Database, bridge: RasaBridge, deliver: Deliver,
-                      window: dt.timedelta, interval_seconds: float) -> None:
+async def run_forever(
+    db: Database,
+    bridge: RasaBridge,
+    deliver: Deliver,
+    window: dt.timedelta,
+    interval_seconds: float,
+) -> None:
     """Checks now and then every `interval_seconds`, until cancelled."""
     while True:
         try:

@@ -46,9 +46,19 @@ def start_action_server(
 ) -> subprocess.Popen:
     """Starts the action server on the configured host and port; waits until it answers."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "actions", "--host", settings.host,
-         "--port", str(settings.action_port)],
-        cwd=PROJECT_ROOT, env={**os.environ, **(environment or {})}, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "actions",
+            "--host",
+            settings.host,
+            "--port",
+            str(settings.action_port),
+        ],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **(environment or {})},
+        start_new_session=True,
     )
     _wait_until_up(f"http://{settings.host}:{settings.action_port}/health", process)
     return process
@@ -56,8 +66,9 @@ def start_action_server(
 
 def start_review_server(settings: Settings) -> subprocess.Popen:
     """Starts the staff review app (bot/review/) on REVIEW_PORT; waits until it answers."""
-    process = subprocess.Popen([sys.executable, "-m", "bot", "review"], cwd=PROJECT_ROOT,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "review"], cwd=PROJECT_ROOT, start_new_session=True
+    )
     _wait_until_up(f"http://{settings.host}:{settings.review_port}/login", process)
     return process
 
@@ -75,16 +86,25 @@ def rasa_environment(settings: Settings) -> dict[str, str]:
     # and each worker's thread pools fought the other processes for the cores (measured in
     # docs/BENCHMARKS.md); an operator's own setting wins.
     threads = {name: os.environ.get(name) or "1" for name in TF_THREAD_VARIABLES}
-    return {**os.environ, **RASA_PROCESS_ENVIRONMENT, **threads,
-            "ACTION_SERVER_URL": settings.action_server_url,
-            "DATABASE_URL": database_url(), "BIND_HOST": settings.host,
-            "PORTAL_PORT": str(settings.portal_port),
-            "PORTAL_JWT_SECRET": settings.portal_jwt_secret,
-            "TELEGRAM_BRIDGE_SECRET": settings.telegram_bridge_secret or ""}
+    return {
+        **os.environ,
+        **RASA_PROCESS_ENVIRONMENT,
+        **threads,
+        "ACTION_SERVER_URL": settings.action_server_url,
+        "DATABASE_URL": database_url(),
+        "BIND_HOST": settings.host,
+        "PORTAL_PORT": str(settings.portal_port),
+        "PORTAL_JWT_SECRET": settings.portal_jwt_secret,
+        "TELEGRAM_BRIDGE_SECRET": settings.telegram_bridge_secret or "",
+    }
 
 
-def start_rasa(model: Path, settings: Settings, environment: dict[str, str] | None = None,
-               timeout: float = 180.0) -> subprocess.Popen:
+def start_rasa(
+    model: Path,
+    settings: Settings,
+    environment: dict[str, str] | None = None,
+    timeout: float = 180.0,
+) -> subprocess.Popen:
     """Starts `rasa run` (REST, Telegram bridge, HTTP API); waits until it answers."""
     process = subprocess.Popen(
         rasa_command("run", model, settings),
@@ -120,9 +140,11 @@ def lock_store_endpoint(redis_url: str | None) -> dict[str, object] | None:
     if parsed.scheme not in ("redis", "rediss") or not parsed.hostname:
         raise SystemExit(f"REDIS_URL must look like redis://host:6379/0, got {redis_url!r}")
     endpoint: dict[str, object] = {
-        "type": "bot.lock_store.RedisTicketLockStore", "url": parsed.hostname,
+        "type": "bot.lock_store.RedisTicketLockStore",
+        "url": parsed.hostname,
         "port": parsed.port or 6379,
-        "db": int(parsed.path.strip("/") or 0), "key_prefix": "stajasistani",
+        "db": int(parsed.path.strip("/") or 0),
+        "key_prefix": "stajasistani",
         "use_ssl": parsed.scheme == "rediss",
     }
     if parsed.username:
@@ -155,9 +177,18 @@ def write_endpoints(settings: Settings, directory: Path = RUN_DIRECTORY) -> Path
 def rasa_command(subcommand: str, model: Path, settings: Settings) -> list[str]:
     """`rasa run` or `rasa shell` with our model, endpoints and credentials."""
     command = [
-        sys.executable, "-m", "rasa", subcommand,
-        "--model", str(model), "--endpoints", str(write_endpoints(settings)),
-        "--port", str(settings.rasa_port), "--interface", settings.host,
+        sys.executable,
+        "-m",
+        "rasa",
+        subcommand,
+        "--model",
+        str(model),
+        "--endpoints",
+        str(write_endpoints(settings)),
+        "--port",
+        str(settings.rasa_port),
+        "--interface",
+        settings.host,
     ]
     if subcommand == "run":
         command += ["--enable-api", "--credentials", "credentials.yml"]
@@ -173,9 +204,13 @@ def start_portal(settings: Settings) -> subprocess.Popen:
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "portal"],
         cwd=PROJECT_ROOT,
-        env={**os.environ, "BIND_HOST": settings.host, "PORTAL_PORT": str(settings.portal_port),
-             "RASA_PORT": str(settings.rasa_port),
-             "PORTAL_JWT_SECRET": settings.portal_jwt_secret},
+        env={
+            **os.environ,
+            "BIND_HOST": settings.host,
+            "PORTAL_PORT": str(settings.portal_port),
+            "RASA_PORT": str(settings.rasa_port),
+            "PORTAL_JWT_SECRET": settings.portal_jwt_secret,
+        },
         start_new_session=True,
     )
     _wait_until_up(f"http://{settings.host}:{settings.portal_port}/", process)
@@ -229,8 +264,7 @@ def run(model: Path, settings: Settings) -> int:
     # Ctrl-C stops everything even when started from a shell that ignores SIGINT (a background
     # job), whose ignoring the children would otherwise inherit.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    token_hint = ("$RASA_AUTH_TOKEN" if settings.rasa_auth_token
-                  else "$(cat var/rasa-auth-token)")
+    token_hint = "$RASA_AUTH_TOKEN" if settings.rasa_auth_token else "$(cat var/rasa-auth-token)"
     settings = with_run_secrets(settings)
     processes: list[subprocess.Popen] = []
     try:
@@ -239,19 +273,23 @@ def run(model: Path, settings: Settings) -> int:
         processes.append(start_portal(settings))
         processes.append(start_review_server(settings))
         if settings.telegram_bot_token:
-            processes.append(start_telegram(
-                {"TELEGRAM_BRIDGE_SECRET": settings.telegram_bridge_secret or ""}))
+            processes.append(
+                start_telegram({"TELEGRAM_BRIDGE_SECRET": settings.telegram_bridge_secret or ""})
+            )
         base = f"http://{settings.host}:{settings.rasa_port}"
-        telegram = ("running (long polling, or the webhook of TELEGRAM_WEBHOOK_URL)"
-                    if settings.telegram_bot_token else "off (set TELEGRAM_BOT_TOKEN, see README)")
+        telegram = (
+            "running (long polling, or the webhook of TELEGRAM_WEBHOOK_URL)"
+            if settings.telegram_bot_token
+            else "off (set TELEGRAM_BOT_TOKEN, see README)"
+        )
         print(
             "\nStaj Asistanı is running. Talk to it:\n"
             f"  web chat on the demo portal: http://{settings.host}:{settings.portal_port}/\n"
             f"  curl -s {base}/webhooks/rest/webhook -H 'Content-Type: application/json' \\\n"
-            "       -d '{\"sender\": \"deneme\", \"message\": \"staj ücreti ödenecek mi?\"}'\n"
+            '       -d \'{"sender": "deneme", "message": "staj ücreti ödenecek mi?"}\'\n'
             "  or, in another terminal: make shell (stop this one first: both use the same ports)\n"
             f"HTTP API (bound to {settings.host} only, token required):\n"
-            f"  curl -s \"{base}/status?token={token_hint}\"\n"
+            f'  curl -s "{base}/status?token={token_hint}"\n'
             f"Staff review: http://{settings.host}:{settings.review_port}/ "
             "(create an account: python -m bot staff add NAME --role admin)\n"
             f"Telegram: {telegram}\n"

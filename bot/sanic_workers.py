@@ -42,8 +42,11 @@ def bind_without_listening(host: str, port: int, *, backlog: int = 100) -> socke
 def serve_on_own_socket(**settings: Any) -> Any:
     """A worker of several: Sanic's `serve` on a listening socket of its own (SO_REUSEPORT)."""
     shared = settings.get("sock")
-    if settings.get("run_multiple") and shared is not None \
-            and shared.family in (socket.AF_INET, socket.AF_INET6):
+    if (
+        settings.get("run_multiple")
+        and shared is not None
+        and shared.family in (socket.AF_INET, socket.AF_INET6)
+    ):
         host, port = shared.getsockname()[:2]
         shared.close()  # this worker's copy; the main process keeps the address bound
         settings.update(sock=None, host=host, port=port, reuse_port=True)

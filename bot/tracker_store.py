@@ -104,8 +104,13 @@ class SessionCache:
 class MaskingSQLTrackerStore(SQLTrackerStore):
     """SQLTrackerStore on DATABASE_URL whose saved events have personal data masked."""
 
-    def __init__(self, domain: Domain | None = None, host: str | None = None,
-                 event_broker: EventBroker | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        domain: Domain | None = None,
+        host: str | None = None,
+        event_broker: EventBroker | None = None,
+        **kwargs: Any,
+    ) -> None:
         """`host` is the database URL from endpoints.yml (Rasa passes `url` as `host`)."""
         url = absolute_url(host or database_url())
         super().__init__(domain=domain, host=url, event_broker=event_broker, **kwargs)
@@ -123,14 +128,13 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
             return await super().retrieve(sender_id)
         cached = self.sessions.get(sender_id)
         if cached is not None:
-            now = await asyncio.to_thread(transcripts.stored_from, self.db, sender_id,
-                                          cached.stored.first_id)
+            now = await asyncio.to_thread(
+                transcripts.stored_from, self.db, sender_id, cached.stored.first_id
+            )
             if now == cached.stored and self.sessions.get(sender_id) is cached:
-                return DialogueStateTracker.from_events(sender_id, cached.events,
-                                                        self.domain.slots)
+                return DialogueStateTracker.from_events(sender_id, cached.events, self.domain.slots)
             self.sessions.drop(sender_id)
-        stored, serialised = await asyncio.to_thread(transcripts.latest_session, self.db,
-                                                     sender_id)
+        stored, serialised = await asyncio.to_thread(transcripts.latest_session, self.db, sender_id)
         if stored is None:
             return None
         tracker = DialogueStateTracker.from_dict(sender_id, serialised, self.domain.slots)
@@ -147,8 +151,7 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         else:  # not a session we hold: Rasa's count decides what is new
             self.sessions.drop(sender_id)
             cached = None
-            stored = await asyncio.to_thread(transcripts.latest_session_count, self.db,
-                                             sender_id)
+            stored = await asyncio.to_thread(transcripts.latest_session_count, self.db, sender_id)
         new_events = list(tracker.events)[stored:]
         if not new_events:
             return
@@ -156,8 +159,7 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         starts_session = any(isinstance(event, SessionStarted) for event in new_events)
         first_id = cached.stored.first_id if cached is not None and not starts_session else None
         try:
-            now = await asyncio.to_thread(transcripts.append, self.db, sender_id, masked,
-                                          first_id)
+            now = await asyncio.to_thread(transcripts.append, self.db, sender_id, masked, first_id)
         except Exception:
             self.sessions.drop(sender_id)
             raise
@@ -167,6 +169,5 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
             self.sessions.drop(sender_id)  # a new session, or someone else wrote too
             return
         # as a later load would read them back: JSON's types
-        cached.events.extend(Event.from_parameters(json.loads(json.dumps(data)))
-                             for data in masked)
+        cached.events.extend(Event.from_parameters(json.loads(json.dumps(data))) for data in masked)
         cached.stored = now

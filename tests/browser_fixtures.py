@@ -22,8 +22,9 @@ def browser() -> Iterator[Any]:
 
     executable = shutil.which("chromium")
     if executable is None:
-        pytest.fail("Debian's chromium is missing: `make test` installs it "
-                    "(scripts/ensure-chromium.sh)")
+        pytest.fail(
+            "Debian's chromium is missing: `make test` installs it (scripts/ensure-chromium.sh)"
+        )
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=executable, headless=True)
         yield chromium

@@ -52,8 +52,9 @@ class Conversation:
 
     _ids = itertools.count()
 
-    def __init__(self, agent: Any, loop: asyncio.AbstractEventLoop,
-                 sender_id: str | None = None) -> None:
+    def __init__(
+        self, agent: Any, loop: asyncio.AbstractEventLoop, sender_id: str | None = None
+    ) -> None:
         self.agent = agent
         self.loop = loop
         self.sender_id = sender_id or f"test-{next(self._ids)}"
@@ -63,9 +64,7 @@ class Conversation:
         from rasa.shared.core.events import BotUttered, UserUttered
 
         self.loop.run_until_complete(self.agent.handle_text(message, sender_id=self.sender_id))
-        tracker = self.loop.run_until_complete(
-            self.agent.tracker_store.retrieve(self.sender_id)
-        )
+        tracker = self.loop.run_until_complete(self.agent.tracker_store.retrieve(self.sender_id))
         events = list(tracker.events)
         last_user = max(i for i, event in enumerate(events) if isinstance(event, UserUttered))
         bot = [event for event in events[last_user:] if isinstance(event, BotUttered)]
@@ -92,8 +91,9 @@ def demo_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-def start_agent(database_url: str, tracker_store: Any = None
-                ) -> Iterator[tuple[Any, asyncio.AbstractEventLoop]]:
+def start_agent(
+    database_url: str, tracker_store: Any = None
+) -> Iterator[tuple[Any, asyncio.AbstractEventLoop]]:
     """The current model with its own action server on `database_url` (and a tracker store)."""
     from rasa.core.agent import Agent
     from rasa.utils.endpoints import EndpointConfig
@@ -103,8 +103,11 @@ def start_agent(database_url: str, tracker_store: Any = None
     action_server = start_action_server(settings, {"DATABASE_URL": database_url, **TEST_WAGE})
     loop = asyncio.new_event_loop()
     try:
-        agent = Agent.load(model, action_endpoint=EndpointConfig(settings.action_server_url),
-                           tracker_store=tracker_store)
+        agent = Agent.load(
+            model,
+            action_endpoint=EndpointConfig(settings.action_server_url),
+            tracker_store=tracker_store,
+        )
         yield agent, loop
     finally:
         loop.close()

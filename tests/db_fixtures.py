@@ -83,8 +83,12 @@ class World:
 
     def student(self, first_name: str = "Deniz", last_name: str = "Test") -> int:
         with self.db.session() as session:
-            student = Student(first_name=first_name, last_name=last_name,
-                              department_id=self.department_id, created_at=NOW)
+            student = Student(
+                first_name=first_name,
+                last_name=last_name,
+                department_id=self.department_id,
+                created_at=NOW,
+            )
             session.add(student)
             session.flush()
             return student.id
@@ -95,27 +99,46 @@ class World:
             employer = Employer(name=name, city="İstanbul", employee_count=employee_count)
             session.add(employer)
             session.flush()
-            contact = EmployerContact(employer_id=employer.id, full_name="Ayşe Yetkili",
-                                      title="İK Uzmanı", email="ik@example.com",
-                                      phone="0212 000 00 00")
+            contact = EmployerContact(
+                employer_id=employer.id,
+                full_name="Ayşe Yetkili",
+                title="İK Uzmanı",
+                email="ik@example.com",
+                phone="0212 000 00 00",
+            )
             session.add(contact)
             session.flush()
             return employer.id, contact.id
 
-    def offer(self, student_id: int, employer: tuple[int, int], *,
-              status: OfferStatus = OfferStatus.PENDING,
-              program_type: ProgramType = ProgramType.INTERNSHIP,
-              rank: OfferRank = OfferRank.MAIN,
-              deadline: dt.datetime = NOW + dt.timedelta(days=3),
-              start: dt.date = dt.date(2026, 7, 1)) -> int:
+    def offer(
+        self,
+        student_id: int,
+        employer: tuple[int, int],
+        *,
+        status: OfferStatus = OfferStatus.PENDING,
+        program_type: ProgramType = ProgramType.INTERNSHIP,
+        rank: OfferRank = OfferRank.MAIN,
+        deadline: dt.datetime = NOW + dt.timedelta(days=3),
+        start: dt.date = dt.date(2026, 7, 1),
+    ) -> int:
         employer_id, contact_id = employer
         with self.db.session() as session:
-            offer = Offer(student_id=student_id, employer_id=employer_id,
-                          responsible_contact_id=contact_id, sender_contact_id=contact_id,
-                          program_type=program_type, rank=rank, start_date=start,
-                          end_date=start + dt.timedelta(days=27), city="İstanbul",
-                          note="", response_deadline=deadline, status=status,
-                          created_at=NOW, status_changed_at=NOW)
+            offer = Offer(
+                student_id=student_id,
+                employer_id=employer_id,
+                responsible_contact_id=contact_id,
+                sender_contact_id=contact_id,
+                program_type=program_type,
+                rank=rank,
+                start_date=start,
+                end_date=start + dt.timedelta(days=27),
+                city="İstanbul",
+                note="",
+                response_deadline=deadline,
+                status=status,
+                created_at=NOW,
+                status_changed_at=NOW,
+            )
             session.add(offer)
             session.flush()
             return offer.id

@@ -34,30 +34,44 @@ class Said:
 
 def user_event(said: Said, when: dt.datetime) -> dict[str, Any]:
     """A serialised UserUttered as Rasa stores it."""
-    parse: dict[str, Any] = {"text": said.text,
-                             "intent": {"name": said.intent, "confidence": said.confidence}}
+    parse: dict[str, Any] = {
+        "text": said.text,
+        "intent": {"name": said.intent, "confidence": said.confidence},
+    }
     if said.faq_key:
-        parse["response_selector"] = {"faq": {"response": {
-            "intent_response_key": f"faq/{said.faq_key}", "confidence": said.confidence}}}
-    return {"event": "user", "timestamp": when.timestamp(), "text": said.text,
-            "parse_data": parse}
+        parse["response_selector"] = {
+            "faq": {
+                "response": {
+                    "intent_response_key": f"faq/{said.faq_key}",
+                    "confidence": said.confidence,
+                }
+            }
+        }
+    return {"event": "user", "timestamp": when.timestamp(), "text": said.text, "parse_data": parse}
 
 
-def seed_conversation(db: Database, sender_id: str, started: dt.datetime,
-                      messages: list[Said]) -> int:
+def seed_conversation(
+    db: Database, sender_id: str, started: dt.datetime, messages: list[Said]
+) -> int:
     """Records a conversation session as the tracker store would; returns its review id."""
     events: list[dict[str, Any]] = [
         {"event": "action", "name": "action_session_start", "timestamp": started.timestamp()},
-        {"event": "session_started", "timestamp": started.timestamp()}]
+        {"event": "session_started", "timestamp": started.timestamp()},
+    ]
     for offset, said in enumerate(messages):
         when = started + dt.timedelta(seconds=offset * 10)
-        events += [user_event(said, when),
-                   {"event": "action", "name": said.action, "timestamp": when.timestamp()},
-                   {"event": "bot", "text": said.answer, "timestamp": when.timestamp()}]
+        events += [
+            user_event(said, when),
+            {"event": "action", "name": said.action, "timestamp": when.timestamp()},
+            {"event": "bot", "text": said.answer, "timestamp": when.timestamp()},
+        ]
     review.record_events(db, sender_id, events)
     rows, _ = review.list_conversations(db, review.Filters(), 0.5, page_size=10000)
-    return next(row.id for row in rows if row.sender_id == sender_id
-                and abs((row.started_at - started).total_seconds()) < 1)
+    return next(
+        row.id
+        for row in rows
+        if row.sender_id == sender_id and abs((row.started_at - started).total_seconds()) < 1
+    )
 
 
 def add_staff(db: Database, username: str, role: StaffRole = StaffRole.REVIEWER) -> None:
@@ -84,7 +98,6 @@ def login(base: str, username: str, password: str = PASSWORD) -> tuple[httpx.Cli
     """A client signed in as the staff member, and the session's CSRF token."""
     client = httpx.Client(base_url=base, follow_redirects=False)
     token = csrf_of(client.get("/login").text)
-    answer = client.post("/login", data={"username": username, "password": password,
-                                         "csrf": token})
+    answer = client.post("/login", data={"username": username, "password": password, "csrf": token})
     assert answer.status_code == 303, answer.text
     return client, csrf_of(client.get("/conversations").text)

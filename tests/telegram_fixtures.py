@@ -59,12 +59,14 @@ class RasaStack:
 @contextmanager
 def rasa_stack(database_url: str) -> Iterator[RasaStack]:
     """The action server and `rasa run` with the Telegram bridge, on free ports."""
-    settings = dataclasses.replace(load_settings(), rasa_port=free_port(),
-                                   action_port=free_port())
+    settings = dataclasses.replace(load_settings(), rasa_port=free_port(), action_port=free_port())
     secret = f"bridge-{os.urandom(8).hex()}"
-    environment = {"DATABASE_URL": database_url, "TELEGRAM_BRIDGE_SECRET": secret,
-                   "RASA_PORT": str(settings.rasa_port),
-                   "ACTION_PORT": str(settings.action_port)}
+    environment = {
+        "DATABASE_URL": database_url,
+        "TELEGRAM_BRIDGE_SECRET": secret,
+        "RASA_PORT": str(settings.rasa_port),
+        "ACTION_PORT": str(settings.action_port),
+    }
     processes = [start_action_server(settings, environment)]
     try:
         processes.append(start_rasa(ensure_trained(), settings, environment, timeout=600))
@@ -77,17 +79,27 @@ class TelegramProcess:
     """`python -m bot telegram` against the fake Bot API; its log lines are kept."""
 
     def __init__(self, stack: RasaStack, api: FakeBotApi, **settings: str) -> None:
-        environment = {**os.environ, **stack.environment, "TELEGRAM_BOT_TOKEN": TOKEN,
-                       "TELEGRAM_API_URL": api.url,
-                       # one update at a time: a sentinel's reply means earlier ones are done
-                       "TELEGRAM_CONCURRENT_UPDATES": "1",
-                       # "typing…" at once, so that every answer shows it
-                       "TELEGRAM_TYPING_DELAY_SECONDS": "0", **settings}
+        environment = {
+            **os.environ,
+            **stack.environment,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_URL": api.url,
+            # one update at a time: a sentinel's reply means earlier ones are done
+            "TELEGRAM_CONCURRENT_UPDATES": "1",
+            # "typing…" at once, so that every answer shows it
+            "TELEGRAM_TYPING_DELAY_SECONDS": "0",
+            **settings,
+        }
         self.lines: list[str] = []
         self._new_line = threading.Condition()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "telegram"], cwd=PROJECT_ROOT, env=environment,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            [sys.executable, "-m", "bot", "telegram"],
+            cwd=PROJECT_ROOT,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
         )
         threading.Thread(target=self._read, daemon=True).start()
 

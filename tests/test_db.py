@@ -43,8 +43,12 @@ def test_migrations_create_exactly_the_models(database: Database) -> None:
 def test_make_migrate_brings_an_empty_database_up_to_date(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     for _ in range(2):  # the second run has nothing to do
-        subprocess.run([sys.executable, "-m", "bot", "migrate"], check=True,
-                       env={**os.environ, "DATABASE_URL": url}, cwd=PROJECT_ROOT)
+        subprocess.run(
+            [sys.executable, "-m", "bot", "migrate"],
+            check=True,
+            env={**os.environ, "DATABASE_URL": url},
+            cwd=PROJECT_ROOT,
+        )
     with Database(url).engine.connect() as connection:
         tables = set(inspect(connection).get_table_names())
         version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
@@ -54,38 +58,53 @@ def test_make_migrate_brings_an_empty_database_up_to_date(tmp_path) -> None:
 
 def test_foreign_keys_are_enforced(database: Database) -> None:
     with pytest.raises(IntegrityError), database.session() as session:
-        session.add(Student(first_name="A", last_name="B", department_id=999_999,
-                            created_at=NOW))
+        session.add(Student(first_name="A", last_name="B", department_id=999_999, created_at=NOW))
 
 
 def test_a_sixth_calendar_is_refused_by_the_database(database: Database) -> None:
     student = World(database).student()
     with database.session() as session:
         for priority in range(1, 6):
-            session.add(AvailabilityCalendar(student_id=student, priority=priority,
-                                             start_date=dt.date(2026, 7, priority),
-                                             end_date=dt.date(2026, 8, priority)))
+            session.add(
+                AvailabilityCalendar(
+                    student_id=student,
+                    priority=priority,
+                    start_date=dt.date(2026, 7, priority),
+                    end_date=dt.date(2026, 8, priority),
+                )
+            )
     for priority in (1, 6, 0):  # a repeated priority, or one outside 1..5
         with pytest.raises(IntegrityError), database.session() as session:
-            session.add(AvailabilityCalendar(student_id=student, priority=priority,
-                                             start_date=dt.date(2026, 9, 1),
-                                             end_date=dt.date(2026, 9, 30)))
+            session.add(
+                AvailabilityCalendar(
+                    student_id=student,
+                    priority=priority,
+                    start_date=dt.date(2026, 9, 1),
+                    end_date=dt.date(2026, 9, 30),
+                )
+            )
 
 
 def test_dates_must_be_ordered(database: Database) -> None:
     student = World(database).student()
     with pytest.raises(IntegrityError), database.session() as session:
-        session.add(AvailabilityCalendar(student_id=student, priority=1,
-                                         start_date=dt.date(2026, 9, 2),
-                                         end_date=dt.date(2026, 9, 1)))
+        session.add(
+            AvailabilityCalendar(
+                student_id=student,
+                priority=1,
+                start_date=dt.date(2026, 9, 2),
+                end_date=dt.date(2026, 9, 1),
+            )
+        )
 
 
 def test_unknown_statuses_are_refused_by_the_database(database: Database) -> None:
     world = World(database)
     offer_id = world.offer(world.student(), world.employer())
     with pytest.raises(IntegrityError), database.engine.begin() as connection:
-        connection.execute(text("UPDATE offers SET status = 'lost' WHERE id = :id"),
-                           {"id": offer_id})
+        connection.execute(
+            text("UPDATE offers SET status = 'lost' WHERE id = :id"), {"id": offer_id}
+        )
 
 
 def test_timestamps_come_back_timezone_aware(database: Database) -> None:
@@ -111,8 +130,13 @@ def test_naive_timestamps_are_refused(database: Database) -> None:
 def test_offers_follow_the_programs_life_cycle(database: Database) -> None:
     world = World(database)
     offer_id = world.offer(world.student(), world.employer())
-    for status in (OfferStatus.ACCEPTED, OfferStatus.ADDITIONAL_EVALUATION,
-                   OfferStatus.FINAL_APPROVAL, OfferStatus.STARTED, OfferStatus.ABANDONED):
+    for status in (
+        OfferStatus.ACCEPTED,
+        OfferStatus.ADDITIONAL_EVALUATION,
+        OfferStatus.FINAL_APPROVAL,
+        OfferStatus.STARTED,
+        OfferStatus.ABANDONED,
+    ):
         offers.change_status(database, offer_id, status, NOW)
     with pytest.raises(offers.TransitionNotAllowed):
         offers.change_status(database, offer_id, OfferStatus.STARTED, NOW)
@@ -124,8 +148,10 @@ def test_offers_follow_the_programs_life_cycle(database: Database) -> None:
         ((), OfferStatus.FINAL_APPROVAL),  # pending cannot skip acceptance
         ((OfferStatus.REJECTED,), OfferStatus.ACCEPTED),
         ((OfferStatus.EXPIRED,), OfferStatus.ACCEPTED),
-        ((OfferStatus.ACCEPTED, OfferStatus.FINAL_APPROVAL, OfferStatus.CANCELLED),
-         OfferStatus.STARTED),
+        (
+            (OfferStatus.ACCEPTED, OfferStatus.FINAL_APPROVAL, OfferStatus.CANCELLED),
+            OfferStatus.STARTED,
+        ),
     ],
 )
 def test_transitions_the_program_does_not_have_are_refused(
@@ -147,8 +173,9 @@ def test_pending_offers_are_the_students_own_soonest_deadline_first(database: Da
     student, other = world.student(), world.student("Ece")
     acme, beta = world.employer("Acme"), world.employer("Beta", employee_count=5)
     later = world.offer(student, acme, deadline=NOW + dt.timedelta(days=5))
-    sooner = world.offer(student, beta, rank=OfferRank.RESERVE,
-                         deadline=NOW + dt.timedelta(hours=20))
+    sooner = world.offer(
+        student, beta, rank=OfferRank.RESERVE, deadline=NOW + dt.timedelta(hours=20)
+    )
     world.offer(student, acme, deadline=NOW - dt.timedelta(hours=1))  # past its deadline
     world.offer(student, acme, status=OfferStatus.REJECTED)
     world.offer(other, acme)  # someone else's
@@ -179,11 +206,17 @@ def test_accepted_internships_are_the_ones_the_stipend_rule_covers(database: Dat
     student = world.student()
     acme = world.employer("Acme")
     covered = {world.offer(student, acme, status=status) for status in offers.ACCEPTED_STATUSES}
-    for status in (OfferStatus.PENDING, OfferStatus.REJECTED, OfferStatus.CANCELLED,
-                   OfferStatus.ABANDONED, OfferStatus.EXPIRED):
+    for status in (
+        OfferStatus.PENDING,
+        OfferStatus.REJECTED,
+        OfferStatus.CANCELLED,
+        OfferStatus.ABANDONED,
+        OfferStatus.EXPIRED,
+    ):
         world.offer(student, acme, status=status)
-    world.offer(student, acme, status=OfferStatus.FINAL_APPROVAL,
-                program_type=ProgramType.JOB_SHADOWING)  # no stipend for shadowing
+    world.offer(
+        student, acme, status=OfferStatus.FINAL_APPROVAL, program_type=ProgramType.JOB_SHADOWING
+    )  # no stipend for shadowing
     world.offer(world.student("Ece"), acme, status=OfferStatus.ACCEPTED)
     assert {o.offer_id for o in offers.accepted_internships(database, student)} == covered
 
@@ -193,9 +226,14 @@ def test_calendars_come_by_priority(database: Database) -> None:
     student = world.student()
     with database.session() as session:
         for priority in (3, 1, 2):
-            session.add(AvailabilityCalendar(student_id=student, priority=priority,
-                                             start_date=dt.date(2026, 7, priority),
-                                             end_date=dt.date(2026, 7, 20)))
+            session.add(
+                AvailabilityCalendar(
+                    student_id=student,
+                    priority=priority,
+                    start_date=dt.date(2026, 7, priority),
+                    end_date=dt.date(2026, 7, 20),
+                )
+            )
     assert [c.priority for c in calendar.calendars(database, student)] == [1, 2, 3]
     assert calendar.calendars(database, world.student("Ece")) == []
 
@@ -205,14 +243,29 @@ def test_insurance_steps_of_approved_programs(database: Database) -> None:
     student = world.student()
     employer = world.employer()
     internship = world.offer(student, employer, status=OfferStatus.FINAL_APPROVAL)
-    world.offer(student, employer, status=OfferStatus.STARTED,
-                program_type=ProgramType.JOB_SHADOWING, start=dt.date(2026, 8, 1))
+    world.offer(
+        student,
+        employer,
+        status=OfferStatus.STARTED,
+        program_type=ProgramType.JOB_SHADOWING,
+        start=dt.date(2026, 8, 1),
+    )
     world.offer(student, employer, status=OfferStatus.CANCELLED)
     with database.session() as session:
-        session.add(InsuranceStep(offer_id=internship, completed_at=NOW,
-                                  step=InsuranceStepKind.ACCEPTANCE_DOCUMENT_ISSUED))
-        session.add(InsuranceStep(offer_id=internship, completed_at=NOW,
-                                  step=InsuranceStepKind.DOCUMENT_HANDED_TO_UNIVERSITY))
+        session.add(
+            InsuranceStep(
+                offer_id=internship,
+                completed_at=NOW,
+                step=InsuranceStepKind.ACCEPTANCE_DOCUMENT_ISSUED,
+            )
+        )
+        session.add(
+            InsuranceStep(
+                offer_id=internship,
+                completed_at=NOW,
+                step=InsuranceStepKind.DOCUMENT_HANDED_TO_UNIVERSITY,
+            )
+        )
     internship_program, shadowing = insurance.approved_programs(database, student)
     assert internship_program.needs_insurance
     assert internship_program.next_step is InsuranceStepKind.SGK_ENTRY_DONE
@@ -253,8 +306,10 @@ def test_a_code_expires_after_ten_minutes(database: Database) -> None:
 
 def test_five_wrong_codes_lock_the_chat_out_for_a_while(database: Database) -> None:
     code = linking.issue_code(database, World(database).student(), NOW)
-    outcomes = [linking.redeem_code(database, "web", "7", "ZZZZZZ", NOW).outcome
-                for _ in range(linking.MAX_FAILED_TRIES)]
+    outcomes = [
+        linking.redeem_code(database, "web", "7", "ZZZZZZ", NOW).outcome
+        for _ in range(linking.MAX_FAILED_TRIES)
+    ]
     assert outcomes[:-1] == [linking.LinkOutcome.WRONG_CODE] * (linking.MAX_FAILED_TRIES - 1)
     assert outcomes[-1] is linking.LinkOutcome.LOCKED_OUT
     # Even the right code is refused while locked, and the code is not spent by that.

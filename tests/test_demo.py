@@ -33,8 +33,13 @@ def digest(db: Database) -> str:
     """A fingerprint of all offers."""
     with db.engine.connect() as connection:
         rows = connection.execute(
-            select(Offer.student_id, Offer.employer_id, Offer.status, Offer.program_type,
-                   Offer.response_deadline).order_by(Offer.id)
+            select(
+                Offer.student_id,
+                Offer.employer_id,
+                Offer.status,
+                Offer.program_type,
+                Offer.response_deadline,
+            ).order_by(Offer.id)
         ).all()
     return hashlib.sha256(repr(rows).encode()).hexdigest()
 
@@ -83,11 +88,26 @@ def test_seeding_again_only_refreshes_the_named_students(database: Database) -> 
 def test_link_code_command_issues_a_code_for_a_student_only(tmp_path) -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
     command = [sys.executable, "-m", "bot"]
-    subprocess.run([*command, "seed-demo", "--students", "5"], env=env, check=True,
-                   cwd=PROJECT_ROOT, capture_output=True)
-    issued = subprocess.run([*command, "link-code", "--student", str(ELIF)], env=env,
-                            cwd=PROJECT_ROOT, capture_output=True, text=True)
+    subprocess.run(
+        [*command, "seed-demo", "--students", "5"],
+        env=env,
+        check=True,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+    )
+    issued = subprocess.run(
+        [*command, "link-code", "--student", str(ELIF)],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert issued.returncode == 0 and "Bağlantı kodu: " in issued.stdout
-    unknown = subprocess.run([*command, "link-code", "--student", "999999"], env=env,
-                             cwd=PROJECT_ROOT, capture_output=True, text=True)
+    unknown = subprocess.run(
+        [*command, "link-code", "--student", "999999"],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert unknown.returncode == 1 and "Öğrenci bulunamadı" in unknown.stderr

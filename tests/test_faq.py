@@ -134,9 +134,23 @@ def test_the_program_year_comes_from_configuration(faq_responses) -> None:
 
 def test_rasa_data_validate_reports_no_errors() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "rasa", "data", "validate", "--domain", "domain", "--data", "data",
-         "--config", "config.yml"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "rasa",
+            "data",
+            "validate",
+            "--domain",
+            "domain",
+            "--data",
+            "data",
+            "--config",
+            "config.yml",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "ERROR" not in result.stdout + result.stderr
@@ -223,9 +237,14 @@ def run_answer_action(ranking: list[tuple[str, float]]) -> list[dict]:
 
     parse = {
         "intent": {"name": "faq", "confidence": 1.0},
-        "response_selector": {"faq": {"ranking": [
-            {"intent_response_key": f"faq/{key}", "confidence": score} for key, score in ranking
-        ]}},
+        "response_selector": {
+            "faq": {
+                "ranking": [
+                    {"intent_response_key": f"faq/{key}", "confidence": score}
+                    for key, score in ranking
+                ]
+            }
+        },
     }
     tracker = Tracker("action-test", {}, parse, [], False, None, {}, "action_listen")
     dispatcher = CollectingDispatcher()
@@ -304,8 +323,10 @@ def test_without_plausible_topics_no_random_suggestions_are_made(
     for filler in ("ya işte", "bilmem ki", "ee yani", "şey yani"):
         turn = conversation.say(filler)
         assert turn.buttons == [], filler
-        assert not any(action.startswith("utter_faq") and action != "utter_faq_not_understood"
-                       for action in turn.utter_actions), (filler, turn.utter_actions)
+        assert not any(
+            action.startswith("utter_faq") and action != "utter_faq_not_understood"
+            for action in turn.utter_actions
+        ), (filler, turn.utter_actions)
     assert conversation.say("/nlu_fallback").utter_actions == ["utter_faq_not_understood"]
 
 

@@ -31,8 +31,14 @@ def test_codes_are_found_in_messages(message: str, code: str | None) -> None:
 
 @pytest.mark.parametrize(
     ("message", "alone"),
-    [("X6DN2T", True), ("  x6d-n2t ", True), ("hesabımı bağla X6DN2T", False),
-     ("merhaba", False), ("234567", True), ("123456", False)],  # 1 is not in the alphabet
+    [
+        ("X6DN2T", True),
+        ("  x6d-n2t ", True),
+        ("hesabımı bağla X6DN2T", False),
+        ("merhaba", False),
+        ("234567", True),
+        ("123456", False),
+    ],  # 1 is not in the alphabet
 )
 def test_a_code_pasted_alone_is_recognised(message: str, alone: bool) -> None:
     assert is_only_a_code(message) is alone

@@ -19,10 +19,20 @@ from bot.masking import (
 VALID_TC = "10000000146"  # checksum-valid, as in public examples
 
 
-@pytest.mark.parametrize("phone", [
-    "+90 532 123 45 67", "+905321234567", "0532 123 45 67", "05321234567", "0532-123-45-67",
-    "0 (532) 123 45 67", "(0212) 555 12 34", "532 123 4567", "0090 532 123 45 67",
-])
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "+90 532 123 45 67",
+        "+905321234567",
+        "0532 123 45 67",
+        "05321234567",
+        "0532-123-45-67",
+        "0 (532) 123 45 67",
+        "(0212) 555 12 34",
+        "532 123 4567",
+        "0090 532 123 45 67",
+    ],
+)
 def test_turkish_phone_formats_are_masked(phone: str) -> None:
     masked = mask_text(f"Beni şu numaradan arayın: {phone}, teşekkürler")
     assert masked == f"Beni şu numaradan arayın: {PHONE}, teşekkürler"
@@ -57,12 +67,19 @@ def test_tokens_are_masked() -> None:
     assert mask_text(f"şifrem {secret} bu") == f"şifrem {TOKEN} bu"
 
 
-@pytest.mark.parametrize("text", [
-    "Staj ücreti ne zaman yatar? 2024 yılı için 30 iş günü mü?",
-    "İŞ GÖLGELEME programına başvurdum, Kariyer Kapısı'nda göremiyorum",
-    "sigortami kim yapicak", "merhabaaa", "Kabul ettim ama SGK girişi yok 😟",
-    "<b>kalın</b> ve ' OR 1=1 --", "faq/update_contact_info", "saat 14:30'da görüşme var",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Staj ücreti ne zaman yatar? 2024 yılı için 30 iş günü mü?",
+        "İŞ GÖLGELEME programına başvurdum, Kariyer Kapısı'nda göremiyorum",
+        "sigortami kim yapicak",
+        "merhabaaa",
+        "Kabul ettim ama SGK girişi yok 😟",
+        "<b>kalın</b> ve ' OR 1=1 --",
+        "faq/update_contact_info",
+        "saat 14:30'da görüşme var",
+    ],
+)
 def test_ordinary_messages_stay_as_they_were(text: str) -> None:
     assert mask_text(text) == text
 
@@ -70,14 +87,22 @@ def test_ordinary_messages_stay_as_they_were(text: str) -> None:
 def test_events_are_masked_where_people_write_and_kept_where_the_dialogue_needs_it() -> None:
     code = new_code()
     user = {
-        "event": "user", "timestamp": 1.0, "text": f"hesabımı bağla {code}",
-        "parse_data": {"text": f"hesabımı bağla {code}", "intent": {"name": "link_account"},
-                       "entities": [{"entity": "code", "value": code}]},
+        "event": "user",
+        "timestamp": 1.0,
+        "text": f"hesabımı bağla {code}",
+        "parse_data": {
+            "text": f"hesabımı bağla {code}",
+            "intent": {"name": "link_account"},
+            "entities": [{"entity": "code", "value": code}],
+        },
         "metadata": {"phone": "05321234567"},
     }
-    bot = {"event": "bot", "text": "Numaranız 0532 123 45 67 mi?",
-           "data": {"buttons": [{"title": "ali@example.com", "payload": "/affirm"}]},
-           "metadata": {"utter_action": "utter_x"}}
+    bot = {
+        "event": "bot",
+        "text": "Numaranız 0532 123 45 67 mi?",
+        "data": {"buttons": [{"title": "ali@example.com", "payload": "/affirm"}]},
+        "metadata": {"utter_action": "utter_x"},
+    }
     masked_user, masked_bot = mask_event(user), mask_event(bot)
     assert code not in str(masked_user) and "05321234567" not in str(masked_user)
     assert masked_user["parse_data"]["intent"]["name"] == "link_account"
@@ -89,9 +114,16 @@ def test_events_are_masked_where_people_write_and_kept_where_the_dialogue_needs_
 
 
 def test_rasa_ids_in_metadata_are_kept() -> None:
-    event = {"event": "user", "text": "merhaba", "parse_data": {},
-             "metadata": {"model_id": "8f3a2b9c4d5e6f708192a3b4c5d6e7f8", "assistant_id": "x",
-                          "note": "kodum 4F7K2Q"}}
+    event = {
+        "event": "user",
+        "text": "merhaba",
+        "parse_data": {},
+        "metadata": {
+            "model_id": "8f3a2b9c4d5e6f708192a3b4c5d6e7f8",
+            "assistant_id": "x",
+            "note": "kodum 4F7K2Q",
+        },
+    }
     metadata = mask_event(event)["metadata"]
     assert metadata["model_id"] == "8f3a2b9c4d5e6f708192a3b4c5d6e7f8"
     assert metadata["note"] == f"kodum {LINK_CODE}"

@@ -15,16 +15,19 @@ ATLAS_GIDA = dataclasses.replace(ATLAS, offer_id=3, employer_name="Atlas Gıda A
 OWN = [ATLAS, MAVI, ATLAS_GIDA]
 
 
-@pytest.mark.parametrize(("message", "expected"), [
-    ("Atlas'taki teklifimin detayları", [ATLAS, ATLAS_GIDA]),
-    ("atlastaki teklifin ayrintilari", [ATLAS, ATLAS_GIDA]),
-    ("ATLAS GIDA teklifi hangi şehirde", [ATLAS_GIDA]),
-    ("Atlas Yazılım'ın teklifi", [ATLAS]),
-    ("mavi enerjiden gelen teklif", [MAVI]),
-    ("MAVİ teklifim", [MAVI]),
-    ("teklifimin detaylarını göster", []),
-    ("Ltd. Şti. teklifim", []),  # legal forms name nobody
-    ("Poyraz teklifim", []),
-])
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("Atlas'taki teklifimin detayları", [ATLAS, ATLAS_GIDA]),
+        ("atlastaki teklifin ayrintilari", [ATLAS, ATLAS_GIDA]),
+        ("ATLAS GIDA teklifi hangi şehirde", [ATLAS_GIDA]),
+        ("Atlas Yazılım'ın teklifi", [ATLAS]),
+        ("mavi enerjiden gelen teklif", [MAVI]),
+        ("MAVİ teklifim", [MAVI]),
+        ("teklifimin detaylarını göster", []),
+        ("Ltd. Şti. teklifim", []),  # legal forms name nobody
+        ("Poyraz teklifim", []),
+    ],
+)
 def test_the_named_employers_offers_are_found(message: str, expected: list) -> None:
     assert offers_named_in(message, OWN) == expected

@@ -30,13 +30,17 @@ def test_a_token_names_the_student_for_fifteen_minutes() -> None:
     assert claims["exp"] - claims["iat"] == 15 * 60
 
 
-@pytest.mark.parametrize(("token", "secret"), [
-    (portal_token.issue(7, SECRET, NOW), SECRET),  # long expired
-    (portal_token.issue(7, SECRET, dt.datetime.now(dt.timezone.utc)), "x" + SECRET),
-    ("", SECRET),
-    ("a.b.c", SECRET),
-    (portal_token.issue(7, SECRET, dt.datetime.now(dt.timezone.utc)), ""),
-], ids=["expired", "wrong-secret", "empty", "malformed", "no-secret"])
+@pytest.mark.parametrize(
+    ("token", "secret"),
+    [
+        (portal_token.issue(7, SECRET, NOW), SECRET),  # long expired
+        (portal_token.issue(7, SECRET, dt.datetime.now(dt.timezone.utc)), "x" + SECRET),
+        ("", SECRET),
+        ("a.b.c", SECRET),
+        (portal_token.issue(7, SECRET, dt.datetime.now(dt.timezone.utc)), ""),
+    ],
+    ids=["expired", "wrong-secret", "empty", "malformed", "no-secret"],
+)
 def test_bad_tokens_are_rejected(token: str, secret: str) -> None:
     with pytest.raises(portal_token.InvalidPortalToken):
         portal_token.verify(token, secret)
@@ -53,7 +57,8 @@ def test_no_token_is_issued_without_a_secret() -> None:
 def portal_client() -> urllib.request.OpenerDirector:
     """A browser-like HTTP client with its own cookies."""
     return urllib.request.build_opener(
-        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
 
 
 def chat_token(client: urllib.request.OpenerDirector, stack: WebStack) -> dict:
@@ -83,10 +88,14 @@ def test_the_page_loads_nothing_from_elsewhere(web_stack: WebStack) -> None:
         policy = reply.headers["Content-Security-Policy"]
     assert "script-src 'self'" in policy and web_stack.rasa_url.removeprefix("http://") in policy
     assert set(re.findall(r'(?:src|href)="([^"]+)"', page)) == {
-        "/static/portal.css", "/static/webchat.css", "/vendor/socket.io/socket.io.min.js",
-        "/static/webchat.js"}
-    with urllib.request.urlopen(f"{web_stack.portal_url}/vendor/socket.io/socket.io.min.js",
-                                timeout=30) as reply:
+        "/static/portal.css",
+        "/static/webchat.css",
+        "/vendor/socket.io/socket.io.min.js",
+        "/static/webchat.js",
+    }
+    with urllib.request.urlopen(
+        f"{web_stack.portal_url}/vendor/socket.io/socket.io.min.js", timeout=30
+    ) as reply:
         assert b"Socket.IO v4.8.4" in reply.read()
 
 
@@ -122,12 +131,14 @@ def test_a_student_uses_the_widget_on_a_phone(web_stack: WebStack, page) -> None
 
     page.get_by_role("button", name="Staj Asistanı").click()
     page.get_by_role("status").filter(has_text="Elif Demir olarak bağlandın").wait_for(
-        timeout=REPLY_TIMEOUT * 1000)
+        timeout=REPLY_TIMEOUT * 1000
+    )
     assert page.get_by_label("Mesajın").evaluate("node => node === document.activeElement")
 
     assert "20 iş günü" in ask(page, "staj süresi kaç gün", "20 iş günü")
-    assert "Cevap bekleyen 2 teklifin var" in ask(page, "bekleyen tekliflerim neler",
-                                                  "Cevap bekleyen")
+    assert "Cevap bekleyen 2 teklifin var" in ask(
+        page, "bekleyen tekliflerim neler", "Cevap bekleyen"
+    )
 
     ask(page, "yardım", "Sık sorulanlardan birini")
     choices = page.locator(".sa-log .sa-choice")
@@ -155,18 +166,22 @@ def test_a_visitor_who_is_not_logged_in_gets_the_faq_only(web_stack: WebStack, p
     sockets: list[str] = []
     polls: list[str] = []
     page.on("websocket", lambda socket: sockets.append(socket.url))
-    page.on("request", lambda request: polls.append(request.url)
-            if "transport=polling" in request.url else None)
+    page.on(
+        "request",
+        lambda request: polls.append(request.url) if "transport=polling" in request.url else None,
+    )
     page.set_viewport_size({"width": 360, "height": 740})
     page.goto(web_stack.portal_url)
     page.get_by_text("Giriş yapılmamış: asistan yalnızca genel soruları yanıtlar.").wait_for()
     page.get_by_role("button", name="Staj Asistanı").click()
     page.get_by_role("status").filter(has_text="yalnızca genel soruları").wait_for(
-        timeout=REPLY_TIMEOUT * 1000)
+        timeout=REPLY_TIMEOUT * 1000
+    )
     assert "20 iş günü" in ask(page, "staj süresi kaç gün", "20 iş günü")
     assert "doğrulayabildiğim" in ask(page, "bekleyen tekliflerim neler", "doğrulayabildiğim")
     # one WebSocket from the start, no long-polling: the chat works with several Sanic workers
     assert [url for url in sockets if "/socket.io/" in url] and not polls
     page.get_by_role("button", name="Sohbeti kapat").click()
     assert page.get_by_role("button", name="Staj Asistanı").evaluate(
-        "node => node === document.activeElement")
+        "node => node === document.activeElement"
+    )

@@ -42,8 +42,14 @@ from tests.db_fixtures import _postgres_database
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 TIMEOUT = 120.0  # a guard against hanging, not a latency assertion
-QUESTIONS = ("staj ücreti ödenecek mi", "stj suresi kac gun", "sigortami kim yapicak",
-             "ucretim ne zaman yatar", "staj süresi kaç gün", "staj ücretini kim öder")
+QUESTIONS = (
+    "staj ücreti ödenecek mi",
+    "stj suresi kac gun",
+    "sigortami kim yapicak",
+    "ucretim ne zaman yatar",
+    "staj süresi kaç gün",
+    "staj ücretini kim öder",
+)
 
 
 # --- the endpoints file -------------------------------------------------------------------------
@@ -58,12 +64,19 @@ def test_without_redis_the_endpoints_keep_the_in_memory_lock_store(tmp_path) -> 
 
 
 def test_redis_url_becomes_rasas_redis_lock_store(tmp_path) -> None:
-    settings = dataclasses.replace(load_settings(), rasa_port=free_port(),
-                                   redis_url="redis://:s%40cret@cache.internal:6380/3")
+    settings = dataclasses.replace(
+        load_settings(), rasa_port=free_port(), redis_url="redis://:s%40cret@cache.internal:6380/3"
+    )
     path = write_endpoints(settings, tmp_path)
     assert yaml.safe_load(path.read_text())["lock_store"] == {
-        "type": "bot.lock_store.RedisTicketLockStore", "url": "cache.internal", "port": 6380,
-        "db": 3, "key_prefix": "stajasistani", "use_ssl": False, "password": "s@cret"}
+        "type": "bot.lock_store.RedisTicketLockStore",
+        "url": "cache.internal",
+        "port": 6380,
+        "db": 3,
+        "key_prefix": "stajasistani",
+        "use_ssl": False,
+        "password": "s@cret",
+    }
     assert path.stat().st_mode & 0o077 == 0  # the password stays the owner's
 
 
@@ -84,9 +97,14 @@ def redis_or_skip() -> None:
 
 def lock_store() -> RedisTicketLockStore:
     parsed = urlsplit(REDIS_URL)
-    return RedisTicketLockStore(EndpointConfig(
-        parsed.hostname, port=parsed.port or 6379, db=int(parsed.path.strip("/") or 0),
-        key_prefix="test"))
+    return RedisTicketLockStore(
+        EndpointConfig(
+            parsed.hostname,
+            port=parsed.port or 6379,
+            db=int(parsed.path.strip("/") or 0),
+            key_prefix="test",
+        )
+    )
 
 
 def test_the_lock_lets_one_holder_in_at_a_time_in_ticket_order_across_connections() -> None:
@@ -142,8 +160,9 @@ def test_a_ticket_whose_holder_died_is_skipped_after_the_lifetime() -> None:
 
 def test_telegram_updates_of_one_chat_wait_for_each_other_and_other_chats_do_not() -> None:
     def update(user_id: int, update_id: int) -> Update:
-        return Update.de_json({"update_id": update_id,
-                               **fake_telegram.message(user_id, "merhaba")}, None)
+        return Update.de_json(
+            {"update_id": update_id, **fake_telegram.message(user_id, "merhaba")}, None
+        )
 
     async def scenario() -> list[str]:
         processor = PerChatUpdateProcessor(8)
@@ -156,10 +175,13 @@ def test_telegram_updates_of_one_chat_wait_for_each_other_and_other_chats_do_not
                 await gate.wait()
             log.append(f"{name} end")
 
-        tasks = [asyncio.create_task(processor.process_update(update(1, 1),
-                                                              handle("a1", first_may_end))),
-                 asyncio.create_task(processor.process_update(update(1, 2), handle("a2"))),
-                 asyncio.create_task(processor.process_update(update(2, 3), handle("b1")))]
+        tasks = [
+            asyncio.create_task(
+                processor.process_update(update(1, 1), handle("a1", first_may_end))
+            ),
+            asyncio.create_task(processor.process_update(update(1, 2), handle("a2"))),
+            asyncio.create_task(processor.process_update(update(2, 3), handle("b1"))),
+        ]
         while "b1 end" not in log:
             await asyncio.sleep(0)
         first_may_end.set()
@@ -190,16 +212,22 @@ def two_rasa_processes(postgres_url: str) -> Iterator[tuple[list[str], str]]:
     Redis lock store, and one action server; yields their base URLs and the API token."""
     redis_or_skip()
     token = secrets.token_urlsafe(16)
-    base = dataclasses.replace(load_settings(), host="127.0.0.1", action_port=free_port(),
-                               redis_url=REDIS_URL, rasa_auth_token=token)
+    base = dataclasses.replace(
+        load_settings(),
+        host="127.0.0.1",
+        action_port=free_port(),
+        redis_url=REDIS_URL,
+        rasa_auth_token=token,
+    )
     environment = {"DATABASE_URL": postgres_url}
     model = ensure_trained()
     processes = [start_action_server(base, environment)]
     try:
         replicas = [dataclasses.replace(base, rasa_port=free_port()) for _ in range(2)]
         with ThreadPoolExecutor(2) as pool:
-            starting = [pool.submit(start_rasa, model, replica, environment, 600)
-                        for replica in replicas]
+            starting = [
+                pool.submit(start_rasa, model, replica, environment, 600) for replica in replicas
+            ]
             for future in starting:
                 processes.append(future.result())
         yield [replica.rasa_url for replica in replicas], token
@@ -209,16 +237,20 @@ def two_rasa_processes(postgres_url: str) -> Iterator[tuple[list[str], str]]:
 
 def ask(client: httpx.Client, rasa_url: str, sender: str, text: str) -> list[dict[str, Any]]:
     """A message through the REST channel (which makes the sender id `rest:<sender>`)."""
-    reply = client.post(f"{rasa_url}/webhooks/rest/webhook",
-                        json={"sender": sender, "message": text})
+    reply = client.post(
+        f"{rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": text}
+    )
     assert reply.status_code == 200
     return reply.json()
 
 
-def transcript(client: httpx.Client, rasa_url: str, token: str,
-               sender: str) -> list[dict[str, Any]]:
-    reply = client.get(f"{rasa_url}/conversations/rest:{sender}/tracker",
-                       params={"token": token, "include_events": "ALL"})
+def transcript(
+    client: httpx.Client, rasa_url: str, token: str, sender: str
+) -> list[dict[str, Any]]:
+    reply = client.get(
+        f"{rasa_url}/conversations/rest:{sender}/tracker",
+        params={"token": token, "include_events": "ALL"},
+    )
     assert reply.status_code == 200
     return reply.json()["events"]
 
@@ -235,7 +267,8 @@ def turns(events: list[dict[str, Any]]) -> list[tuple[str, int]]:
 
 
 def test_one_conversation_served_alternately_by_two_processes_stays_whole(
-        two_rasa_processes: tuple[list[str], str]) -> None:
+    two_rasa_processes: tuple[list[str], str],
+) -> None:
     urls, token = two_rasa_processes
     sender = f"alternating-{secrets.token_hex(4)}"
     with httpx.Client(timeout=TIMEOUT) as client:
@@ -248,17 +281,21 @@ def test_one_conversation_served_alternately_by_two_processes_stays_whole(
 
 
 def test_messages_at_the_same_time_on_both_processes_are_taken_one_at_a_time(
-        two_rasa_processes: tuple[list[str], str]) -> None:
+    two_rasa_processes: tuple[list[str], str],
+) -> None:
     urls, token = two_rasa_processes
     sender = f"concurrent-{secrets.token_hex(4)}"
 
     async def both_at_once(first: str, second: str) -> None:
         async with httpx.AsyncClient(timeout=TIMEOUT) as client:
             replies = await asyncio.gather(
-                client.post(f"{urls[0]}/webhooks/rest/webhook",
-                            json={"sender": sender, "message": first}),
-                client.post(f"{urls[1]}/webhooks/rest/webhook",
-                            json={"sender": sender, "message": second}))
+                client.post(
+                    f"{urls[0]}/webhooks/rest/webhook", json={"sender": sender, "message": first}
+                ),
+                client.post(
+                    f"{urls[1]}/webhooks/rest/webhook", json={"sender": sender, "message": second}
+                ),
+            )
         assert all(reply.status_code == 200 and reply.json() for reply in replies)
 
     for pair in range(3):
@@ -269,5 +306,4 @@ def test_messages_at_the_same_time_on_both_processes_are_taken_one_at_a_time(
     # Every message is there once, each answered before the next one was taken up.
     assert sorted(text for text, _ in said) == sorted(QUESTIONS)
     assert all(bot_messages for _, bot_messages in said)
-    assert sum(e["event"] == "action" and e["name"] == "action_session_start"
-               for e in events) == 1
+    assert sum(e["event"] == "action" and e["name"] == "action_session_start" for e in events) == 1

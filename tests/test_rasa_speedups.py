@@ -31,15 +31,18 @@ def test_rasa_processes_use_the_cached_validator() -> None:
 
 
 def test_a_valid_reply_passes() -> None:
-    reply = {"events": [{"event": "slot", "name": "x", "value": 1}],
-             "responses": [{"response": "utter_faq/internship_pay"}]}
+    reply = {
+        "events": [{"event": "slot", "name": "x", "value": 1}],
+        "responses": [{"response": "utter_faq/internship_pay"}],
+    }
     assert action()._validate_action_result(reply)
 
 
 def test_an_invalid_reply_is_refused_with_rasas_message() -> None:
     with pytest.raises(ValidationError, match="Failed to validate Action server response"):
-        action()._validate_action_result({"events": [{"event": "no_such_event"}],
-                                          "responses": "not a list"})
+        action()._validate_action_result(
+            {"events": [{"event": "no_such_event"}], "responses": "not a list"}
+        )
 
 
 # --- prediction through the concrete graph --------------------------------------------------
@@ -47,9 +50,11 @@ def test_an_invalid_reply_is_refused_with_rasas_message() -> None:
 
 def test_the_concrete_graph_predicts_what_rasa_predicts(agent_and_loop) -> None:
     agent, _ = agent_and_loop
-    classifier = next(node._component for name, node in
-                      agent.processor.graph_runner._instantiated_nodes.items()
-                      if "DIETClassifier" in name)
+    classifier = next(
+        node._component
+        for name, node in agent.processor.graph_runner._instantiated_nodes.items()
+        if "DIETClassifier" in name
+    )
     seen: list[Message] = []
     original = classifier._predict
     classifier._predict = lambda message: seen.append(message) or original(message)
@@ -69,32 +74,46 @@ def test_the_concrete_graph_predicts_what_rasa_predicts(agent_and_loop) -> None:
 
 
 PARSED_TOGETHER = [
-    "staj ücreti ödenecek mi", "bekleyen tekliflerim neler", "stj suresi kac gun",
-    "sigortami kim yapicak", "😀😀", "", "merhaba",
+    "staj ücreti ödenecek mi",
+    "bekleyen tekliflerim neler",
+    "stj suresi kac gun",
+    "sigortami kim yapicak",
+    "😀😀",
+    "",
+    "merhaba",
     "bu çok uzun bir mesaj " * 40,  # beyond MAX_BATCHED_TOKENS: predicted on its own
     '/choose_faq{"faq_key": "internship_pay"}',
 ]
 
 
 def _summary(parse_data: dict[str, Any]) -> tuple[str, float, str | None]:
-    response = (parse_data.get("response_selector", {}).get("faq", {}).get("response") or {})
-    return (parse_data["intent"]["name"], parse_data["intent"]["confidence"],
-            response.get("intent_response_key"))
+    response = parse_data.get("response_selector", {}).get("faq", {}).get("response") or {}
+    return (
+        parse_data["intent"]["name"],
+        parse_data["intent"]["confidence"],
+        response.get("intent_response_key"),
+    )
 
 
 def test_messages_parsed_together_are_understood_as_alone(agent_and_loop, monkeypatch) -> None:
     agent, _ = agent_and_loop
     processor = agent.processor
-    alone = [asyncio.run(rasa_speedups._parse_message(processor, UserMessage(text)))
-             for text in PARSED_TOGETHER]
+    alone = [
+        asyncio.run(rasa_speedups._parse_message(processor, UserMessage(text)))
+        for text in PARSED_TOGETHER
+    ]
     runs = []
     graph = rasa_speedups.ParseBatcher._graph
-    monkeypatch.setattr(rasa_speedups.ParseBatcher, "_graph",
-                        lambda self, messages: runs.append(len(messages)) or graph(self, messages))
+    monkeypatch.setattr(
+        rasa_speedups.ParseBatcher,
+        "_graph",
+        lambda self, messages: runs.append(len(messages)) or graph(self, messages),
+    )
 
     async def together() -> list[dict[str, Any]]:
-        return await asyncio.gather(*(processor.parse_message(UserMessage(text))
-                                      for text in PARSED_TOGETHER))
+        return await asyncio.gather(
+            *(processor.parse_message(UserMessage(text)) for text in PARSED_TOGETHER)
+        )
 
     batched = asyncio.run(together())
     assert runs == [len(PARSED_TOGETHER)]  # one run of the NLU graph for all of them
@@ -118,9 +137,12 @@ def test_a_message_that_breaks_its_batch_fails_alone(agent_and_loop, monkeypatch
 
     async def together() -> list[Any]:
         return await asyncio.gather(
-            *(agent.processor.parse_message(UserMessage(text))
-              for text in ("merhaba", "patlat", "staj ücreti ödenecek mi")),
-            return_exceptions=True)
+            *(
+                agent.processor.parse_message(UserMessage(text))
+                for text in ("merhaba", "patlat", "staj ücreti ödenecek mi")
+            ),
+            return_exceptions=True,
+        )
 
     greeting, failed, question = asyncio.run(together())
     assert isinstance(failed, RuntimeError)
@@ -130,8 +152,11 @@ def test_a_message_that_breaks_its_batch_fails_alone(agent_and_loop, monkeypatch
 def _count_graph_runs(monkeypatch) -> list[int]:
     runs: list[int] = []
     graph = rasa_speedups.ParseBatcher._graph
-    monkeypatch.setattr(rasa_speedups.ParseBatcher, "_graph",
-                        lambda self, messages: runs.append(len(messages)) or graph(self, messages))
+    monkeypatch.setattr(
+        rasa_speedups.ParseBatcher,
+        "_graph",
+        lambda self, messages: runs.append(len(messages)) or graph(self, messages),
+    )
     return runs
 
 
@@ -154,8 +179,9 @@ def test_a_message_waits_for_the_ones_on_their_way(agent_and_loop, monkeypatch) 
     assert runs == [2]
 
 
-def test_a_message_waits_for_nothing_alone_and_briefly_for_stragglers(agent_and_loop,
-                                                                      monkeypatch) -> None:
+def test_a_message_waits_for_nothing_alone_and_briefly_for_stragglers(
+    agent_and_loop, monkeypatch
+) -> None:
     processor = agent_and_loop[0].processor
     runs = _count_graph_runs(monkeypatch)
     monkeypatch.setattr(rasa_speedups, "BATCH_WAIT_SECONDS", 0.3)
@@ -182,14 +208,29 @@ def test_a_message_waits_for_nothing_alone_and_briefly_for_stragglers(agent_and_
 
 
 def _schema(needs: dict[str, dict[str, str]]) -> GraphSchema:
-    return GraphSchema({name: SchemaNode(needs=node_needs, uses=RegexMessageHandler,
-                                         constructor_name="create", fn="process", config={})
-                        for name, node_needs in needs.items()})
+    return GraphSchema(
+        {
+            name: SchemaNode(
+                needs=node_needs,
+                uses=RegexMessageHandler,
+                constructor_name="create",
+                fn="process",
+                config={},
+            )
+            for name, node_needs in needs.items()
+        }
+    )
 
 
 def test_nodes_run_after_the_nodes_they_need() -> None:
-    schema = _schema({"parse": {"messages": "__message__"}, "classify": {"messages": "parse"},
-                      "select": {"a": "classify", "b": "parse"}, "unused": {}})
+    schema = _schema(
+        {
+            "parse": {"messages": "__message__"},
+            "classify": {"messages": "parse"},
+            "select": {"a": "classify", "b": "parse"},
+            "unused": {},
+        }
+    )
     assert rasa_speedups.execution_order(schema, ("select",)) == ("parse", "classify", "select")
     cyclic = _schema({"a": {"x": "b"}, "b": {"x": "a"}})
     with pytest.raises(GraphRunError, match="cycle"):

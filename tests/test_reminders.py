@@ -37,8 +37,9 @@ def now() -> dt.datetime:
 
 
 def link(db: Database, student_id: int, telegram_user_id: str) -> None:
-    result = linking.redeem_code(db, "telegram", telegram_user_id,
-                                 linking.issue_code(db, student_id, now()), now())
+    result = linking.redeem_code(
+        db, "telegram", telegram_user_id, linking.issue_code(db, student_id, now()), now()
+    )
     assert result.outcome is linking.LinkOutcome.LINKED
 
 
@@ -55,8 +56,9 @@ def test_due_reminders_are_pending_offers_of_linked_chats_within_the_window(
     due = world.offer(linked, employer, deadline=now() + dt.timedelta(hours=5))
     world.offer(linked, employer, deadline=now() + dt.timedelta(hours=30))  # outside the window
     world.offer(linked, employer, deadline=now() - dt.timedelta(hours=1))  # already past
-    world.offer(linked, employer, status=OfferStatus.REJECTED,
-                deadline=now() + dt.timedelta(hours=5))
+    world.offer(
+        linked, employer, status=OfferStatus.REJECTED, deadline=now() + dt.timedelta(hours=5)
+    )
     world.offer(unlinked, employer, deadline=now() + dt.timedelta(hours=5))
     assert reminders.due_reminders(database, now(), DAY) == [reminders.DueReminder(due, "111")]
     link(database, linked, "222")  # the most recently linked chat gets it
@@ -123,14 +125,17 @@ def link_on_telegram(api: FakeBotApi, db: Database, user_id: int) -> None:
     code = linking.issue_code(db, ELIF, now())
     before = len(api.messages_to(user_id))
     api.push(message(user_id, f"/start {code}"))
-    api.wait_for(lambda: any("bağlandı" in s.text for s in api.messages_to(user_id)[before:]),
-                 "the link confirmation")
+    api.wait_for(
+        lambda: any("bağlandı" in s.text for s in api.messages_to(user_id)[before:]),
+        "the link confirmation",
+    )
 
 
 def tracker_events(stack: RasaStack, sender_id: str) -> list[dict]:
     port = stack.environment["RASA_PORT"]
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/conversations/{sender_id}/tracker",
-                                timeout=60) as response:
+    with urllib.request.urlopen(
+        f"http://127.0.0.1:{port}/conversations/{sender_id}/tracker", timeout=60
+    ) as response:
         return json.load(response)["events"]
 
 
@@ -146,8 +151,10 @@ def test_one_reminder_per_offer_only_to_linked_chats_and_never_again_after_a_res
         [reminder] = api.wait_for(lambda: reminders_to(api, chat_a), "the reminder")
         tomorrow, later = offers.pending_offers(db, ELIF, now())
         assert later.response_deadline - now() > dt.timedelta(days=3)  # outside the window
-        assert reminder.text.startswith(f"⏰ Hatırlatma: {tomorrow.employer_name} — "
-                                        f"{PROGRAM_NAMES[tomorrow.program_type]} teklifine")
+        assert reminder.text.startswith(
+            f"⏰ Hatırlatma: {tomorrow.employer_name} — "
+            f"{PROGRAM_NAMES[tomorrow.program_type]} teklifine"
+        )
         assert local_time(tomorrow.response_deadline) in reminder.text  # Istanbul time
         assert "saat" in reminder.text and "kaldı" in reminder.text
         assert reminder.buttons[0]["callback_data"] == "/check_pending_offers"
@@ -156,8 +163,12 @@ def test_one_reminder_per_offer_only_to_linked_chats_and_never_again_after_a_res
 
         # It is in the transcript, as an external event followed by the bot's message.
         events = tracker_events(stack, f"tg:{chat_a}")
-        external = [e for e in events if e["event"] == "user"
-                    and e["parse_data"]["intent"]["name"] == "EXTERNAL_offer_reminder"]
+        external = [
+            e
+            for e in events
+            if e["event"] == "user"
+            and e["parse_data"]["intent"]["name"] == "EXTERNAL_offer_reminder"
+        ]
         assert len(external) == 1
         assert any(e["event"] == "bot" and e["text"] == reminder.text for e in events)
 
@@ -172,8 +183,13 @@ def test_one_reminder_per_offer_only_to_linked_chats_and_never_again_after_a_res
     # After a restart, with a second process beside it (webhook mode, so it does not poll):
     # nothing is sent again.
     restarted = TelegramProcess(stack, api, **every_second)
-    second = TelegramProcess(stack, api, TELEGRAM_WEBHOOK_URL="http://127.0.0.1:9/none",
-                             TELEGRAM_WEBHOOK_PORT=str(free_port()), **every_second)
+    second = TelegramProcess(
+        stack,
+        api,
+        TELEGRAM_WEBHOOK_URL="http://127.0.0.1:9/none",
+        TELEGRAM_WEBHOOK_PORT=str(free_port()),
+        **every_second,
+    )
     try:
         restarted.wait_for_lines(CHECK_DONE, count=2)
         second.wait_for_lines(CHECK_DONE, count=2)
@@ -185,8 +201,9 @@ def test_one_reminder_per_offer_only_to_linked_chats_and_never_again_after_a_res
         api.wait_for(lambda: len(api.messages_to(chat_a)) > before, "the unlink answer")
         assert "bağlantısı kaldırıldı" in api.messages_to(chat_a)[before].text
         world = World(db)
-        world.offer(ELIF, world.employer("Yeni İşveren A.Ş."),
-                                deadline=now() + dt.timedelta(hours=12))
+        world.offer(
+            ELIF, world.employer("Yeni İşveren A.Ş."), deadline=now() + dt.timedelta(hours=12)
+        )
         checks = sum(CHECK_DONE in line for line in restarted.lines)
         restarted.wait_for_lines(CHECK_DONE, count=checks + 2)
         assert len(reminders_to(api, chat_a)) == 1
@@ -204,4 +221,3 @@ def test_one_reminder_per_offer_only_to_linked_chats_and_never_again_after_a_res
         restarted.stop()
         second.stop()
         db.dispose()
-

@@ -21,11 +21,21 @@ def _seed_month(db: Database) -> int:
     for day in range(14):
         for n in range(day % 4 + 1):
             started = NOW - dt.timedelta(days=day, hours=n)
-            seed_conversation(db, f"{channels[(day + n) % 4]}{day}{n}", started, [
-                Said("staj ücreti ne zaman yatar", "faq", 0.9, topics[(day + n) % 4])])
-    return seed_conversation(db, "rest:kpss", NOW - dt.timedelta(minutes=5), [
-        Said("kpss puanım yeterli mi", "nlu_fallback", 0.3, action="action_default_fallback"),
-        Said("<b>tamam</b>", "acknowledge", 0.9, answer="Peki.", action="utter_acknowledge")])
+            seed_conversation(
+                db,
+                f"{channels[(day + n) % 4]}{day}{n}",
+                started,
+                [Said("staj ücreti ne zaman yatar", "faq", 0.9, topics[(day + n) % 4])],
+            )
+    return seed_conversation(
+        db,
+        "rest:kpss",
+        NOW - dt.timedelta(minutes=5),
+        [
+            Said("kpss puanım yeterli mi", "nlu_fallback", 0.3, action="action_default_fallback"),
+            Said("<b>tamam</b>", "acknowledge", 0.9, answer="Peki.", action="utter_acknowledge"),
+        ],
+    )
 
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)

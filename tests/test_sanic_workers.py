@@ -48,9 +48,13 @@ def worker_of_a_new_connection(url: str) -> str:
 
 def test_two_workers_listen_on_two_sockets_and_both_take_connections() -> None:
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], cwd=PROJECT_ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(port)],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while len(listening_sockets(port)) < 2 and time.monotonic() < deadline:
@@ -59,8 +63,7 @@ def test_two_workers_listen_on_two_sockets_and_both_take_connections() -> None:
         assert len(listening_sockets(port)) == 2  # Sanic's own start: one shared socket
 
         with ThreadPoolExecutor(16) as pool:
-            workers = set(pool.map(worker_of_a_new_connection,
-                                   [f"http://127.0.0.1:{port}/"] * 64))
+            workers = set(pool.map(worker_of_a_new_connection, [f"http://127.0.0.1:{port}/"] * 64))
         assert len(workers) == 2 and str(server.pid) not in workers
     finally:
         subprocess.run(["kill", "--", f"-{server.pid}"], check=False)

@@ -97,13 +97,23 @@ def test_run_serves_rest_on_loopback_and_a_stop_signal_stops_everything(
 ) -> None:
     rasa_port, action_port, portal_port = free_port(), free_port(), free_port()
     database = tmp_path / "run.db"
-    env = {**os.environ, "RASA_PORT": str(rasa_port), "ACTION_PORT": str(action_port),
-           "PORTAL_PORT": str(portal_port), "REVIEW_PORT": str(free_port()),
-           "RASA_AUTH_TOKEN": "setup-test-token",
-           "DATABASE_URL": f"sqlite:///{database}"}
+    env = {
+        **os.environ,
+        "RASA_PORT": str(rasa_port),
+        "ACTION_PORT": str(action_port),
+        "PORTAL_PORT": str(portal_port),
+        "REVIEW_PORT": str(free_port()),
+        "RASA_AUTH_TOKEN": "setup-test-token",
+        "DATABASE_URL": f"sqlite:///{database}",
+    }
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"], cwd=PROJECT_ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        [sys.executable, "-m", "bot", "run"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
     try:
         started = time.monotonic()
@@ -163,8 +173,9 @@ def test_run_makes_secrets_that_are_not_configured(tmp_path: Path) -> None:
     from bot.config import load_settings
     from bot.runner import with_run_secrets
 
-    unset = dataclasses.replace(load_settings(), portal_jwt_secret="", rasa_auth_token="",
-                                telegram_bridge_secret=None)
+    unset = dataclasses.replace(
+        load_settings(), portal_jwt_secret="", rasa_auth_token="", telegram_bridge_secret=None
+    )
     token_file = tmp_path / "var" / "rasa-auth-token"
     first = with_run_secrets(unset, token_file)
     assert len(first.portal_jwt_secret) >= 32 and len(first.rasa_auth_token) >= 24
@@ -174,8 +185,9 @@ def test_run_makes_secrets_that_are_not_configured(tmp_path: Path) -> None:
     second = with_run_secrets(unset, token_file)
     assert second.portal_jwt_secret != first.portal_jwt_secret
     assert second.rasa_auth_token != first.rasa_auth_token
-    configured = dataclasses.replace(unset, portal_jwt_secret="a" * 32, rasa_auth_token="t",
-                                     telegram_bridge_secret="b" * 32)
+    configured = dataclasses.replace(
+        unset, portal_jwt_secret="a" * 32, rasa_auth_token="t", telegram_bridge_secret="b" * 32
+    )
     assert with_run_secrets(configured, tmp_path / "unused") == configured
     assert not (tmp_path / "unused").exists()
     command = rasa_command("run", Path("model.tar.gz"), configured)
@@ -192,6 +204,6 @@ def test_rasa_reads_a_generated_token_that_starts_with_a_dash() -> None:
 
     settings = dataclasses.replace(load_settings(), rasa_auth_token="-Xy_1")
     command = rasa_command("run", Path("model.tar.gz"), settings)
-    arguments = create_argument_parser().parse_args(command[command.index("run"):])
+    arguments = create_argument_parser().parse_args(command[command.index("run") :])
     assert arguments.auth_token == "-Xy_1"
     assert arguments.enable_api and arguments.credentials == "credentials.yml"

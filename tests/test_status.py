@@ -81,7 +81,11 @@ def test_five_calendars_by_priority(agent_and_loop) -> None:
     assert turn.utter_actions == ["utter_calendars"]
     assert "5 takvim hakkının 5 tanesini" in turn.text
     assert [line[:2] for line in turn.text.splitlines() if "öncelik:" in line] == [
-        "1.", "2.", "3.", "4.", "5."
+        "1.",
+        "2.",
+        "3.",
+        "4.",
+        "5.",
     ]
     assert "farklı bir tarih için de teklif" in turn.text
 
@@ -134,7 +138,8 @@ def test_offer_details_without_a_name_ask_which_then_show_it(
     assert turn.utter_actions == ["utter_which_offer"]
     pending = offers.pending_offers(demo_db, ELIF, now())
     assert sorted(b["payload"] for b in turn.buttons) == sorted(
-        details_payload(o.offer_id) for o in pending)
+        details_payload(o.offer_id) for o in pending
+    )
     reserve = next(o for o in pending if o.rank.value == "yedek")
     shown = chat.say(details_payload(reserve.offer_id))
     assert shown.utter_actions == ["utter_offer_details"]
@@ -147,19 +152,25 @@ def test_another_students_offer_id_shows_nothing_of_it(agent_and_loop, demo_db: 
     assert turn.utter_actions == ["utter_offer_not_found"]
     (mert_offer,) = offers.student_offers(demo_db, MERT)
     assert [b["payload"] for b in turn.buttons] == [details_payload(mert_offer.offer_id)]
-    assert not any(name in turn.text + str(turn.buttons)
-                   for name in employer_names(demo_db, ELIF) - {mert_offer.employer_name})
+    assert not any(
+        name in turn.text + str(turn.buttons)
+        for name in employer_names(demo_db, ELIF) - {mert_offer.employer_name}
+    )
 
 
 def test_minimum_stipend_of_an_approved_internship(agent_and_loop, demo_db: Database) -> None:
     (internship,) = offers.accepted_internships(demo_db, MERT)
     turn = telegram_chat(agent_and_loop, demo_db, MERT).say(
-        "kabul ettiğim stajda en az ne kadar ücret alırım")
+        "kabul ettiğim stajda en az ne kadar ücret alırım"
+    )
     assert turn.utter_actions == ["utter_stipend"]
     large = internship.employee_count >= 20
     # conftest's action server uses a test wage of 10000 TL (not the real figure)
-    expected = "en az %30'u, yani aylık en az 3.000,00 TL" if large else \
-        "en az %15'i, yani aylık en az 1.500,00 TL"
+    expected = (
+        "en az %30'u, yani aylık en az 3.000,00 TL"
+        if large
+        else "en az %15'i, yani aylık en az 1.500,00 TL"
+    )
     assert f"{internship.employer_name} ({internship.employee_count} çalışan" in turn.text
     assert expected in turn.text
     assert "Hesapta kullanılan net asgari ücret: 10.000,00 TL" in turn.text
@@ -189,9 +200,7 @@ def test_linked_students_see_only_their_own_offers(agent_and_loop, demo_db: Data
     mert_insurance = mert_chat.say("benim sigorta girişim yapıldı mı").text
     elif_insurance = elif_chat.say("benim sigorta girişim yapıldı mı")
     assert elif_insurance.utter_actions == ["utter_no_approved_programs"]
-    assert mert_chat.say("bekleyen tekliflerim neler").utter_actions == [
-        "utter_no_pending_offers"
-    ]
+    assert mert_chat.say("bekleyen tekliflerim neler").utter_actions == ["utter_no_pending_offers"]
     assert not any(name in mert_insurance for name in elif_names)
 
 
@@ -234,8 +243,10 @@ def test_a_code_pasted_alone_links_the_chat(agent_and_loop, demo_db: Database) -
 
 def test_brute_force_locks_the_chat_out(agent_and_loop, demo_db: Database) -> None:
     chat = telegram_chat(agent_and_loop, demo_db, None)
-    replies = [chat.say(f"hesabımı bağla 2{i}ZZZZ").utter_actions[0]
-               for i in range(2, 2 + linking.MAX_FAILED_TRIES)]
+    replies = [
+        chat.say(f"hesabımı bağla 2{i}ZZZZ").utter_actions[0]
+        for i in range(2, 2 + linking.MAX_FAILED_TRIES)
+    ]
     assert replies[-1] == "utter_link_locked_out"
     code = linking.issue_code(demo_db, CAN, now())
     assert chat.say(f"hesabımı bağla {code}").utter_actions == ["utter_link_locked_out"]

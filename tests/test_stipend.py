@@ -15,8 +15,9 @@ from bot.db.offers import Contact, OfferDetails
 
 
 @pytest.mark.parametrize(("employees", "percent"), [(1, 15), (19, 15), (20, 30), (5000, 30)])
-def test_twenty_employees_is_the_line_between_15_and_30_percent(employees: int,
-                                                                percent: int) -> None:
+def test_twenty_employees_is_the_line_between_15_and_30_percent(
+    employees: int, percent: int
+) -> None:
     assert stipend.stipend_percent(employees) == percent
 
 
@@ -29,16 +30,29 @@ def test_amounts_are_rounded_to_the_kurus_and_written_the_turkish_way() -> None:
 
 def internship(employee_count: int) -> OfferDetails:
     contact = Contact("Ayşe Yetkili", "İK", "ik@ornek.example", "0312 000 00 00")
-    return OfferDetails(1, "Atlas Yazılım A.Ş.", employee_count, ProgramType.INTERNSHIP,
-                        OfferRank.MAIN, OfferStatus.FINAL_APPROVAL, dt.date(2026, 7, 1),
-                        dt.date(2026, 7, 28), "Ankara", "",
-                        dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc), contact, contact)
+    return OfferDetails(
+        1,
+        "Atlas Yazılım A.Ş.",
+        employee_count,
+        ProgramType.INTERNSHIP,
+        OfferRank.MAIN,
+        OfferStatus.FINAL_APPROVAL,
+        dt.date(2026, 7, 1),
+        dt.date(2026, 7, 28),
+        "Ankara",
+        "",
+        dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc),
+        contact,
+        contact,
+    )
 
 
 def test_without_a_configured_wage_the_answer_has_the_rate_but_no_amount() -> None:
     line = stipend_line(internship(12), None)
-    assert line == ("• Atlas Yazılım A.Ş. (12 çalışan, yirmiden az personel): "
-                    "asgari ücretin net tutarının en az %15'i")
+    assert line == (
+        "• Atlas Yazılım A.Ş. (12 çalışan, yirmiden az personel): "
+        "asgari ücretin net tutarının en az %15'i"
+    )
     assert "TL" not in line
     assert "hesaplayamıyorum" in wage_line(None)
 
@@ -46,8 +60,9 @@ def test_without_a_configured_wage_the_answer_has_the_rate_but_no_amount() -> No
 def test_with_a_configured_wage_the_amount_and_its_source_are_shown() -> None:
     wage = NetMinimumWage(Decimal("10000"), "Örnek kaynak", dt.date(2026, 1, 1))
     assert stipend_line(internship(45), wage).endswith("en az %30'u, yani aylık en az 3.000,00 TL")
-    assert wage_line(wage) == ("Hesapta kullanılan net asgari ücret: 10.000,00 TL "
-                               "(Örnek kaynak, 01.01.2026 itibarıyla).")
+    assert wage_line(wage) == (
+        "Hesapta kullanılan net asgari ücret: 10.000,00 TL (Örnek kaynak, 01.01.2026 itibarıyla)."
+    )
 
 
 def test_the_wage_is_unset_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -56,17 +71,30 @@ def test_the_wage_is_unset_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     assert load_settings().net_minimum_wage is None
 
 
-@pytest.mark.parametrize("values", [
-    {"NET_MINIMUM_WAGE": "10000"},  # no source, no date
-    {"NET_MINIMUM_WAGE": "on bin", "NET_MINIMUM_WAGE_SOURCE": "x",
-     "NET_MINIMUM_WAGE_DATE": "2026-01-01"},
-    {"NET_MINIMUM_WAGE": "10000", "NET_MINIMUM_WAGE_SOURCE": "x",
-     "NET_MINIMUM_WAGE_DATE": "01.01.2026"},
-    {"NET_MINIMUM_WAGE": "-5", "NET_MINIMUM_WAGE_SOURCE": "x",
-     "NET_MINIMUM_WAGE_DATE": "2026-01-01"},
-])
-def test_an_incomplete_or_malformed_wage_stops_start_up(monkeypatch: pytest.MonkeyPatch,
-                                                        values: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"NET_MINIMUM_WAGE": "10000"},  # no source, no date
+        {
+            "NET_MINIMUM_WAGE": "on bin",
+            "NET_MINIMUM_WAGE_SOURCE": "x",
+            "NET_MINIMUM_WAGE_DATE": "2026-01-01",
+        },
+        {
+            "NET_MINIMUM_WAGE": "10000",
+            "NET_MINIMUM_WAGE_SOURCE": "x",
+            "NET_MINIMUM_WAGE_DATE": "01.01.2026",
+        },
+        {
+            "NET_MINIMUM_WAGE": "-5",
+            "NET_MINIMUM_WAGE_SOURCE": "x",
+            "NET_MINIMUM_WAGE_DATE": "2026-01-01",
+        },
+    ],
+)
+def test_an_incomplete_or_malformed_wage_stops_start_up(
+    monkeypatch: pytest.MonkeyPatch, values: dict[str, str]
+) -> None:
     for name in ("NET_MINIMUM_WAGE", "NET_MINIMUM_WAGE_SOURCE", "NET_MINIMUM_WAGE_DATE"):
         monkeypatch.setenv(name, values.get(name, ""))
     with pytest.raises(SystemExit, match="NET_MINIMUM_WAGE"):

@@ -43,8 +43,15 @@ from tests.telegram_fixtures import (
 CAN = demo.NAMED_STUDENTS[3].student_id  # nothing pending: safe to link without reminders
 _user_ids = itertools.count(910_000)
 SENTINEL_USER = 909_999
-STICKER = {"file_id": "s1", "file_unique_id": "u2", "width": 512, "height": 512,
-           "is_animated": False, "is_video": False, "type": "regular"}
+STICKER = {
+    "file_id": "s1",
+    "file_unique_id": "u2",
+    "width": 512,
+    "height": 512,
+    "is_animated": False,
+    "is_video": False,
+    "type": "regular",
+}
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +101,9 @@ def send(api: FakeBotApi, update: dict, chat_id: int) -> list[Sent]:
     before, sentinels = len(api.messages_to(chat_id)), len(api.messages_to(SENTINEL_USER))
     api.push(update)
     api.push(message(SENTINEL_USER, sticker=STICKER))
-    api.wait_for(lambda: len(api.messages_to(SENTINEL_USER)) > sentinels,
-                 f"the replies in chat {chat_id}")
+    api.wait_for(
+        lambda: len(api.messages_to(SENTINEL_USER)) > sentinels, f"the replies in chat {chat_id}"
+    )
     return api.messages_to(chat_id)[before:]
 
 
@@ -114,7 +122,8 @@ def test_a_question_is_answered_while_typing_is_shown(bot, api: FakeBotApi) -> N
     typing = [c for c in api.calls_of("sendChatAction") if int(c["chat_id"]) == user_id]
     assert typing and typing[0]["action"] == "typing"
     assert api.calls.index(("sendChatAction", typing[0])) < next(
-        i for i, (name, params) in enumerate(api.calls)
+        i
+        for i, (name, params) in enumerate(api.calls)
         if name == "sendMessage" and int(params["chat_id"]) == user_id
     )
 
@@ -145,8 +154,7 @@ def test_a_deep_link_start_links_the_account(bot, api: FakeBotApi, db: Database)
     assert "Şu anda cevap bekleyen bir teklifin yok" in offers.text
 
 
-def test_the_sender_is_the_telegram_user_never_the_text(bot, api: FakeBotApi,
-                                                        db: Database) -> None:
+def test_the_sender_is_the_telegram_user_never_the_text(bot, api: FakeBotApi, db: Database) -> None:
     linked = new_user()
     code = linking.issue_code(db, CAN, dt.datetime.now(dt.timezone.utc))
     say(api, linked, f"/bagla {code}")
@@ -193,8 +201,13 @@ def test_non_text_updates_get_a_short_answer_or_none(bot, api: FakeBotApi) -> No
     photo = [{"file_id": "p1", "file_unique_id": "u1", "width": 90, "height": 90}]
     voice = {"file_id": "v1", "file_unique_id": "u3", "duration": 3}
     document = {"file_id": "d1", "file_unique_id": "u4", "file_name": "cv.pdf"}
-    for content in ({"photo": photo}, {"sticker": STICKER}, {"voice": voice},
-                    {"document": document}, {"location": {"latitude": 41.0, "longitude": 29.0}}):
+    for content in (
+        {"photo": photo},
+        {"sticker": STICKER},
+        {"voice": voice},
+        {"document": document},
+        {"location": {"latitude": 41.0, "longitude": 29.0}},
+    ):
         [reply] = send(api, message(user_id, **content), user_id)
         assert reply.text == telegram.NOT_TEXT
     edited = message(user_id, "staj ücreti")
@@ -233,8 +246,9 @@ def test_a_reply_survives_a_dropped_connection(bot, api: FakeBotApi) -> None:
 
 def in_process(api: FakeBotApi, chat_id: int, reply: telegram.BotMessage) -> None:
     """Delivers one assistant message through python-telegram-bot to the fake Bot API."""
-    settings = dataclasses.replace(load_settings(), telegram_bot_token="123456:TEST-token",
-                                   telegram_api_url=api.url)
+    settings = dataclasses.replace(
+        load_settings(), telegram_bot_token="123456:TEST-token", telegram_api_url=api.url
+    )
 
     async def run() -> None:
         bridge = telegram.RasaBridge("http://127.0.0.1:9/unused", "unused")
@@ -248,8 +262,12 @@ def in_process(api: FakeBotApi, chat_id: int, reply: telegram.BotMessage) -> Non
 
 def typing_calls(api: FakeBotApi, chat_id: int, delay: float, working: float) -> int:
     """How often "typing…" went out while an answer took `working` seconds."""
-    settings = dataclasses.replace(load_settings(), telegram_bot_token="123456:TEST-token",
-                                   telegram_api_url=api.url, telegram_typing_delay_seconds=delay)
+    settings = dataclasses.replace(
+        load_settings(),
+        telegram_bot_token="123456:TEST-token",
+        telegram_api_url=api.url,
+        telegram_typing_delay_seconds=delay,
+    )
 
     async def run() -> None:
         bridge = telegram.RasaBridge("http://127.0.0.1:9/unused", "unused")
@@ -269,8 +287,9 @@ def test_typing_is_shown_only_when_an_answer_takes_a_while(api: FakeBotApi) -> N
 
 def test_long_replies_are_split_at_paragraphs(api: FakeBotApi) -> None:
     chat_id = new_user()
-    paragraphs = [f"{number}. paragraf: " + " ".join(["ğüşiöç staj"] * 60)
-                  for number in range(1, 13)]
+    paragraphs = [
+        f"{number}. paragraf: " + " ".join(["ğüşiöç staj"] * 60) for number in range(1, 13)
+    ]
     text = "\n\n".join(paragraphs)
     assert len(text) > 2 * 4096
     buttons = (("Bekleyen tekliflerimi göster", "/check_pending_offers"),)
@@ -312,8 +331,9 @@ def test_long_payloads_become_tokens_that_come_back() -> None:
 
 
 def post_json(url: str, body: dict, headers: dict[str, str]) -> tuple[int, dict]:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json", **headers})
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json", **headers}
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, json.loads(response.read() or b"{}")
@@ -338,9 +358,13 @@ def test_the_bridge_needs_the_secret_and_refuses_intent_syntax(stack: RasaStack)
 def test_webhook_updates_need_telegrams_secret(stack: RasaStack, api: FakeBotApi) -> None:
     port = free_port()
     hook = f"http://127.0.0.1:{port}/telegram/hook"
-    process = TelegramProcess(stack, api, TELEGRAM_WEBHOOK_URL=hook,
-                              TELEGRAM_WEBHOOK_PORT=str(port),
-                              TELEGRAM_WEBHOOK_SECRET="hook-secret_1")
+    process = TelegramProcess(
+        stack,
+        api,
+        TELEGRAM_WEBHOOK_URL=hook,
+        TELEGRAM_WEBHOOK_PORT=str(port),
+        TELEGRAM_WEBHOOK_SECRET="hook-secret_1",
+    )
     try:
         api.wait_for(lambda: api.webhook, "setWebhook")
         assert api.webhook["url"] == hook and api.webhook["secret_token"] == "hook-secret_1"
@@ -357,20 +381,30 @@ def test_webhook_updates_need_telegrams_secret(stack: RasaStack, api: FakeBotApi
         process.stop()
 
 
-
 def test_make_run_starts_telegram_when_a_token_is_set(tmp_path) -> None:
     api = FakeBotApi()  # its own: the module's bot process polls the shared one
     api.start()
     rasa_port, action_port = free_port(), free_port()
-    environment = {**os.environ, "RASA_PORT": str(rasa_port), "ACTION_PORT": str(action_port),
-                   "PORTAL_PORT": str(free_port()), "REVIEW_PORT": str(free_port()),
-                   "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
-                   "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": api.url,
-                   "TELEGRAM_CONCURRENT_UPDATES": "1"}  # `say` relies on one update at a time
+    environment = {
+        **os.environ,
+        "RASA_PORT": str(rasa_port),
+        "ACTION_PORT": str(action_port),
+        "PORTAL_PORT": str(free_port()),
+        "REVIEW_PORT": str(free_port()),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": api.url,
+        "TELEGRAM_CONCURRENT_UPDATES": "1",
+    }  # `say` relies on one update at a time
     environment.pop("TELEGRAM_BRIDGE_SECRET", None)  # run makes one and gives it to both
-    process = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=PROJECT_ROOT,
-                               env=environment, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         api.wait_for(lambda: api.calls_of("setMyCommands"), "the Telegram process")
         user_id = new_user()

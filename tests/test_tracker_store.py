@@ -71,8 +71,9 @@ def test_raw_personal_data_never_reaches_the_database(agent_on_store) -> None:
     for raw in (code, code.lower(), PHONE, PHONE.replace(" ", ""), EMAIL, NATIONAL_ID):
         assert raw not in stored
     with db.session() as session:
-        conversation = session.scalars(select(ReviewConversation)
-                                       .where(ReviewConversation.sender_id == "tg:5550001")).one()
+        conversation = session.scalars(
+            select(ReviewConversation).where(ReviewConversation.sender_id == "tg:5550001")
+        ).one()
     assert conversation.channel == "tg" and conversation.turns == 2 and conversation.linked
 
 
@@ -80,18 +81,23 @@ def test_transcripts_survive_a_restart(agent_on_store) -> None:
     agent, loop, db = agent_on_store
     chat = Conversation(agent, loop, sender_id="rest:restart-check")
     chat.say("staj ücreti ne zaman yatar")
-    reopened = MaskingSQLTrackerStore(host=db.engine.url.render_as_string(hide_password=False),
-                                      domain=agent.domain)
+    reopened = MaskingSQLTrackerStore(
+        host=db.engine.url.render_as_string(hide_password=False), domain=agent.domain
+    )
     try:
         tracker = asyncio.run(reopened.retrieve("rest:restart-check"))
     finally:
         reopened.db.dispose()
     assert tracker is not None
     assert [e.text for e in tracker.events if isinstance(e, UserUttered)] == [
-        "staj ücreti ne zaman yatar"]
+        "staj ücreti ne zaman yatar"
+    ]
     with db.session() as session:
-        faq_keys = session.scalars(select(ReviewMessage.faq_key).join(ReviewConversation).where(
-            ReviewConversation.sender_id == "rest:restart-check")).all()
+        faq_keys = session.scalars(
+            select(ReviewMessage.faq_key)
+            .join(ReviewConversation)
+            .where(ReviewConversation.sender_id == "rest:restart-check")
+        ).all()
     assert any(faq_keys)
 
 
@@ -99,13 +105,17 @@ def test_transcripts_survive_a_restart(agent_on_store) -> None:
 
 
 def _tracker(sender_id: str, start: dt.datetime, texts: list[str]) -> DialogueStateTracker:
-    events: list[Any] = [ActionExecuted("action_session_start", timestamp=start.timestamp()),
-                         SessionStarted(timestamp=start.timestamp())]
+    events: list[Any] = [
+        ActionExecuted("action_session_start", timestamp=start.timestamp()),
+        SessionStarted(timestamp=start.timestamp()),
+    ]
     for offset, message in enumerate(texts):
         when = (start + dt.timedelta(minutes=offset)).timestamp()
-        events += [UserUttered(message, {"name": "greet", "confidence": 0.9}, timestamp=when),
-                   ActionExecuted("utter_greet", timestamp=when),
-                   BotUttered("Merhaba!", timestamp=when)]
+        events += [
+            UserUttered(message, {"name": "greet", "confidence": 0.9}, timestamp=when),
+            ActionExecuted("utter_greet", timestamp=when),
+            BotUttered("Merhaba!", timestamp=when),
+        ]
     return DialogueStateTracker.from_events(sender_id, events)
 
 
@@ -134,8 +144,9 @@ def test_purge_deletes_old_conversations_completely(database: Database) -> None:
 
 def _conversation_id(db: Database, sender_id: str) -> int:
     with db.session() as session:
-        return session.scalar(select(ReviewConversation.id)
-                              .where(ReviewConversation.sender_id == sender_id))
+        return session.scalar(
+            select(ReviewConversation.id).where(ReviewConversation.sender_id == sender_id)
+        )
 
 
 # --- the cache of recent sessions ----------------------------------------------------------
@@ -179,7 +190,9 @@ def test_a_cached_session_is_what_the_database_holds(database: Database) -> None
         fresh.db.dispose()
     assert _dicts(cached) == _dicts(loaded)
     assert [e.text for e in loaded.events if isinstance(e, UserUttered)][-2:] == [
-        "telefonum [telefon]", "dört"]  # masked in memory too
+        "telefonum [telefon]",
+        "dört",
+    ]  # masked in memory too
 
 
 def test_another_process_writing_the_conversation_is_seen(database: Database) -> None:
@@ -196,10 +209,15 @@ def test_another_process_writing_the_conversation_is_seen(database: Database) ->
     texts = [e.text for e in tracker.events if isinstance(e, UserUttered)]
     assert texts == ["bir", "iki", "üç"]
     assert [e.text for e in final.events if isinstance(e, UserUttered)] == [
-        "bir", "iki", "üç", "dört"]
+        "bir",
+        "iki",
+        "üç",
+        "dört",
+    ]
     with database.engine.connect() as connection:
-        stored = connection.execute(text(
-            "SELECT count(*) FROM events WHERE sender_id = 'rest:shared'")).scalar()
+        stored = connection.execute(
+            text("SELECT count(*) FROM events WHERE sender_id = 'rest:shared'")
+        ).scalar()
     assert stored == len(final.events)  # nothing stored twice
 
 
@@ -213,21 +231,26 @@ def test_a_deleted_conversation_is_not_served_from_memory(database: Database) ->
         store.db.dispose()
 
 
-def test_the_cache_keeps_only_the_most_recent_conversations(database: Database,
-                                                            monkeypatch) -> None:
+def test_the_cache_keeps_only_the_most_recent_conversations(
+    database: Database, monkeypatch
+) -> None:
     monkeypatch.setenv("TRACKER_CACHE_SIZE", "2")
     store = _store(database)
     try:
         for sender in ("rest:a", "rest:b", "rest:c"):
             _talk(store, sender, ["bir", "iki"])
         assert [store.sessions.get(s) is not None for s in ("rest:a", "rest:b", "rest:c")] == [
-            False, True, True]
+            False,
+            True,
+            True,
+        ]
         monkeypatch.setenv("TRACKER_CACHE_SIZE", "0")
         off = _store(database)
         _talk(off, "rest:d", ["bir", "iki"])
         assert off.sessions.get("rest:d") is None
         assert len(asyncio.run(off.retrieve("rest:d")).events) == len(
-            asyncio.run(store.retrieve("rest:d")).events)
+            asyncio.run(store.retrieve("rest:d")).events
+        )
         off.db.dispose()
         monkeypatch.setenv("TRACKER_CACHE_SIZE", "many")
         with pytest.raises(ValueError, match="TRACKER_CACHE_SIZE"):
@@ -236,8 +259,9 @@ def test_the_cache_keeps_only_the_most_recent_conversations(database: Database,
         store.db.dispose()
 
 
-def test_a_failing_review_index_loses_no_transcript(database: Database, monkeypatch,
-                                                    caplog) -> None:
+def test_a_failing_review_index_loses_no_transcript(
+    database: Database, monkeypatch, caplog
+) -> None:
     store = _store(database)
 
     def broken(*args: Any) -> None:

@@ -37,6 +37,7 @@ def token_for(stack: WebStack, student_id: int) -> str:
 
 def run(scenario: Callable[..., Awaitable[None]], clients: int = 1) -> None:
     """Runs a scenario with `clients` fresh chat clients, always disconnecting them."""
+
     async def main() -> None:
         chats = [ChatClient() for _ in range(clients)]
         try:
@@ -74,21 +75,24 @@ def stored_tracker(stack: WebStack, student: int, user_messages: int) -> dict:
     so a test asking at once may be early."""
     deadline = time.monotonic() + 30
     while True:
-        status, tracker = http_api(stack, f"/conversations/web:{student}/tracker",
-                                   stack.settings.rasa_auth_token)
+        status, tracker = http_api(
+            stack, f"/conversations/web:{student}/tracker", stack.settings.rasa_auth_token
+        )
         assert status == 200
         events = tracker["events"]
         stored = sum(e["event"] == "user" for e in events)
-        if (stored >= user_messages and events[-1].get("name") == "action_listen") \
-                or time.monotonic() > deadline:
+        if (
+            stored >= user_messages and events[-1].get("name") == "action_listen"
+        ) or time.monotonic() > deadline:
             return tracker
         time.sleep(0.1)
 
 
 def user_events_of(stack: WebStack, student: int) -> list[dict]:
     """The student's messages Rasa has stored so far."""
-    status, tracker = http_api(stack, f"/conversations/web:{student}/tracker",
-                               stack.settings.rasa_auth_token)
+    status, tracker = http_api(
+        stack, f"/conversations/web:{student}/tracker", stack.settings.rasa_auth_token
+    )
     assert status == 200
     return [e for e in tracker["events"] if e["event"] == "user"]
 
@@ -144,8 +148,12 @@ def test_a_client_chosen_session_id_never_joins_another_students_conversation(
         await intruder.connect(web_stack.rasa_url)
         # What the stock SocketIOInput would have trusted: session_request and session_id.
         await intruder.sio.emit("session_request", {"session_id": f"web:{ELIF}"})
-        forged = {"session_id": f"web:{ELIF}", "sender": f"web:{ELIF}",
-                  "customData": {"sender": f"web:{ELIF}"}, "metadata": {"sender": f"web:{ELIF}"}}
+        forged = {
+            "session_id": f"web:{ELIF}",
+            "sender": f"web:{ELIF}",
+            "customData": {"sender": f"web:{ELIF}"},
+            "metadata": {"sender": f"web:{ELIF}"},
+        }
         text = await intruder.ask(OFFERS_QUESTION, NEEDS_VERIFIED, **forged)
         assert ELIF_OFFERS not in text
         # Elif's own question is answered to Elif only.
@@ -157,15 +165,23 @@ def test_a_client_chosen_session_id_never_joins_another_students_conversation(
     before = len(user_events_of(web_stack, ELIF))
     run(scenario, 2)
     tracker = stored_tracker(web_stack, ELIF, before + 1)
-    assert all(e.get("metadata", {}).get("webchat", {}).get("verified")
-               for e in tracker["events"] if e["event"] == "user")
+    assert all(
+        e.get("metadata", {}).get("webchat", {}).get("verified")
+        for e in tracker["events"]
+        if e["event"] == "user"
+    )
 
 
 def forged_tokens(stack: WebStack) -> dict[str, str]:
     """Tokens that must not be accepted, by what is wrong with them."""
     secret = stack.settings.portal_jwt_secret
-    claims = {"sub": str(ELIF), "iss": portal_token.ISSUER, "aud": portal_token.AUDIENCE,
-              "iat": now(), "exp": now() + dt.timedelta(minutes=5)}
+    claims = {
+        "sub": str(ELIF),
+        "iss": portal_token.ISSUER,
+        "aud": portal_token.AUDIENCE,
+        "iat": now(),
+        "exp": now() + dt.timedelta(minutes=5),
+    }
     return {
         "expired": portal_token.issue(ELIF, secret, now() - dt.timedelta(hours=1)),
         "other secret": portal_token.issue(ELIF, "not-the-portal-secret-but-32-bytes-long", now()),
@@ -196,8 +212,11 @@ def test_only_the_portal_origin_may_open_the_chat_from_a_browser(web_stack: WebS
         await portal.connect(web_stack.rasa_url, headers={"Origin": web_stack.portal_url})
         assert await portal.ask(FAQ_QUESTION, FAQ_ANSWER)
         with pytest.raises(socketio.exceptions.ConnectionError):
-            await foreign.connect(web_stack.rasa_url, token_for(web_stack, ELIF),
-                                  headers={"Origin": "http://evil.example"})
+            await foreign.connect(
+                web_stack.rasa_url,
+                token_for(web_stack, ELIF),
+                headers={"Origin": "http://evil.example"},
+            )
         assert not foreign.sio.connected
 
     run(scenario, 2)
@@ -210,8 +229,11 @@ def test_anonymous_visitors_get_the_faq_but_no_student_data(web_stack: WebStack)
     async def scenario(visitor: ChatClient) -> None:
         await visitor.connect(web_stack.rasa_url)
         assert FAQ_ANSWER in await visitor.ask(FAQ_QUESTION, FAQ_ANSWER)
-        for question in (OFFERS_QUESTION, "takvimlerimi göster",
-                         "benim sigorta girişim yapıldı mı"):
+        for question in (
+            OFFERS_QUESTION,
+            "takvimlerimi göster",
+            "benim sigorta girişim yapıldı mı",
+        ):
             await visitor.ask(question, NEEDS_VERIFIED)
 
     run(scenario)
@@ -233,22 +255,42 @@ def test_bot_buttons_carry_payloads_that_answer_when_sent(web_stack: WebStack) -
     run(scenario)
 
 
-@pytest.mark.parametrize(("payload", "expected"), [
-    ({"message": ""}, "Mesajın boş görünüyor"),
-    ({"message": "   \n\t "}, "Mesajın boş görünüyor"),
-    ({"message": "\x00\x07\x1b\x7f\u200b"}, "Mesajın boş görünüyor"),
-    ({"message": "staj\x00 süresi\x1b kaç\x07 gün"}, FAQ_ANSWER),
-    ({"message": "🙂🙂🙂"}, "Mesajında yazı göremedim"),
-    ({"message": "staj " * 4000}, "Mesajın çok uzun (19999 karakter)"),
-    ({"message": 42}, "Mesajın boş görünüyor"),
-    ({}, "Mesajın boş görünüyor"),
-    ("düz bir metin, sözlük değil", "Mesajın boş görünüyor"),
-    ({"message": "<script>alert(1)</script>'; DROP TABLE students; --",
-      "metadata": "not an object"}, None),
-], ids=["empty", "blank", "control", "control-in-text", "emoji", "huge", "number",
-        "no-message", "not-an-object", "injection"])
-def test_bad_input_gets_a_turkish_answer(web_stack: WebStack, payload: Any,
-                                         expected: str | None) -> None:
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        ({"message": ""}, "Mesajın boş görünüyor"),
+        ({"message": "   \n\t "}, "Mesajın boş görünüyor"),
+        ({"message": "\x00\x07\x1b\x7f\u200b"}, "Mesajın boş görünüyor"),
+        ({"message": "staj\x00 süresi\x1b kaç\x07 gün"}, FAQ_ANSWER),
+        ({"message": "🙂🙂🙂"}, "Mesajında yazı göremedim"),
+        ({"message": "staj " * 4000}, "Mesajın çok uzun (19999 karakter)"),
+        ({"message": 42}, "Mesajın boş görünüyor"),
+        ({}, "Mesajın boş görünüyor"),
+        ("düz bir metin, sözlük değil", "Mesajın boş görünüyor"),
+        (
+            {
+                "message": "<script>alert(1)</script>'; DROP TABLE students; --",
+                "metadata": "not an object",
+            },
+            None,
+        ),
+    ],
+    ids=[
+        "empty",
+        "blank",
+        "control",
+        "control-in-text",
+        "emoji",
+        "huge",
+        "number",
+        "no-message",
+        "not-an-object",
+        "injection",
+    ],
+)
+def test_bad_input_gets_a_turkish_answer(
+    web_stack: WebStack, payload: Any, expected: str | None
+) -> None:
     async def scenario(visitor: ChatClient) -> None:
         await visitor.connect(web_stack.rasa_url, token_for(web_stack, CAN))
         await visitor.sio.emit("user_uttered", payload)

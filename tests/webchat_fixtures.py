@@ -40,8 +40,12 @@ class WebStack:
 def web_stack(demo_database_url: str) -> Iterator[WebStack]:
     """Action server on the demo database, Rasa with the web chat channel, the portal."""
     settings = dataclasses.replace(
-        load_settings(), host="127.0.0.1", rasa_port=free_port(), action_port=free_port(),
-        portal_port=free_port(), portal_jwt_secret=secrets.token_urlsafe(32),
+        load_settings(),
+        host="127.0.0.1",
+        rasa_port=free_port(),
+        action_port=free_port(),
+        portal_port=free_port(),
+        portal_jwt_secret=secrets.token_urlsafe(32),
         rasa_auth_token=secrets.token_urlsafe(16),
     )
     model = ensure_trained()
@@ -80,8 +84,9 @@ class ChatClient:
         self.refusal = data
         self._settled.set()
 
-    async def connect(self, url: str, token: str | None = None,
-                      headers: dict[str, str] | None = None) -> None:
+    async def connect(
+        self, url: str, token: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         """Connects like the widget: the portal token in socket.io's `auth` payload.
 
         Raises ConnectionRefusedError with the server's reason when the server refuses. Uses
@@ -89,16 +94,23 @@ class ChatClient:
         3.9.5; the browser test covers websockets), and closes without waiting for the open
         long-poll request to time out.
         """
-        await self.sio.connect(url, auth={"token": token} if token else {},
-                               headers=headers or {}, transports=["polling"], wait=False)
+        await self.sio.connect(
+            url,
+            auth={"token": token} if token else {},
+            headers=headers or {},
+            transports=["polling"],
+            wait=False,
+        )
         await asyncio.wait_for(self._settled.wait(), REPLY_TIMEOUT)
         if self.refusal is not None:
             await self.sio.eio.disconnect(abort=True)
             raise ConnectionRefusedError(self.refusal)
 
-    async def wait_for(self, predicate: Callable[[dict[str, Any]], bool],
-                       start: int = 0) -> dict[str, Any]:
+    async def wait_for(
+        self, predicate: Callable[[dict[str, Any]], bool], start: int = 0
+    ) -> dict[str, Any]:
         """The first message from index `start` on that matches; waits for it to arrive."""
+
         async def first_match() -> dict[str, Any]:
             while True:
                 for message in self.received[start:]:

@@ -80,8 +80,9 @@ from bot.runner import (
 BENCH_DIRECTORY = PROJECT_ROOT / "var" / "bench"
 INIT_BOT_DIRECTORY = BENCH_DIRECTORY / "rasa-init"
 LOG_DIRECTORY = BENCH_DIRECTORY / "logs"
-POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL",
-                                    "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 DEMO_STUDENTS = 1000
 REPLY_TIMEOUT = 30.0  # a reply later than this counts as lost
@@ -113,8 +114,16 @@ CONVERSATION = (
 )
 # The `rasa init` bot's conversation: its own training examples (data/nlu.yml).
 INIT_BOT_CONVERSATION = (
-    "hello", "I am sad", "yes", "hey there", "very good", "are you a bot?", "good morning",
-    "not good", "no", "bye",
+    "hello",
+    "I am sad",
+    "yes",
+    "hey there",
+    "very good",
+    "are you a bot?",
+    "good morning",
+    "not good",
+    "no",
+    "bye",
 )
 
 
@@ -134,9 +143,11 @@ class Tally:
         """A Markdown table row: sent, p50, p95, max, errors, lost."""
         if not self.latencies:
             return f"| {name} | {self.sent} | – | – | – | {self.errors} | {self.lost} |"
-        return (f"| {name} | {self.sent} | {percentile(self.latencies, 0.5):.0f} | "
-                f"{percentile(self.latencies, 0.95):.0f} | {max(self.latencies):.0f} | "
-                f"{self.errors} | {self.lost} |")
+        return (
+            f"| {name} | {self.sent} | {percentile(self.latencies, 0.5):.0f} | "
+            f"{percentile(self.latencies, 0.95):.0f} | {max(self.latencies):.0f} | "
+            f"{self.errors} | {self.lost} |"
+        )
 
 
 @dataclasses.dataclass
@@ -151,16 +162,23 @@ class OpenLoad:
     @property
     def both(self) -> Tally:
         """Both channels together."""
-        return Tally(self.telegram.latencies + self.web.latencies,
-                     self.telegram.errors + self.web.errors, self.telegram.lost + self.web.lost,
-                     self.telegram.sent + self.web.sent)
+        return Tally(
+            self.telegram.latencies + self.web.latencies,
+            self.telegram.errors + self.web.errors,
+            self.telegram.lost + self.web.lost,
+            self.telegram.sent + self.web.sent,
+        )
 
     @property
     def floor_met(self) -> bool:
         """0 errors, 0 lost replies, p95 under FLOOR_P95_MS."""
         both = self.both
-        return (bool(both.latencies) and both.errors == 0 and both.lost == 0
-                and percentile(both.latencies, 0.95) < FLOOR_P95_MS)
+        return (
+            bool(both.latencies)
+            and both.errors == 0
+            and both.lost == 0
+            and percentile(both.latencies, 0.95) < FLOOR_P95_MS
+        )
 
 
 @dataclasses.dataclass
@@ -226,16 +244,28 @@ def say(message: str) -> None:
 def stack_settings(redis_url: str | None = None) -> Settings:
     """Settings of one run of our assistant: free ports, per-run secrets, no auth token file."""
     settings = dataclasses.replace(
-        load_settings(), host="127.0.0.1", rasa_port=free_port(), action_port=free_port(),
-        portal_port=free_port(), rasa_auth_token=secrets.token_urlsafe(16),
-        portal_jwt_secret="", telegram_bridge_secret=None, redis_url=redis_url,
+        load_settings(),
+        host="127.0.0.1",
+        rasa_port=free_port(),
+        action_port=free_port(),
+        portal_port=free_port(),
+        rasa_auth_token=secrets.token_urlsafe(16),
+        portal_jwt_secret="",
+        telegram_bridge_secret=None,
+        redis_url=redis_url,
     )
     return with_run_secrets(settings)
 
 
 @contextmanager
-def our_stack(model: Path, database_url: str, *, redis_url: str | None = None,
-              workers: int = 1, name: str = "ours") -> Iterator[Settings]:
+def our_stack(
+    model: Path,
+    database_url: str,
+    *,
+    redis_url: str | None = None,
+    workers: int = 1,
+    name: str = "ours",
+) -> Iterator[Settings]:
     """The action server and `rasa run` on `database_url`, as `make run` starts them."""
     settings = stack_settings(redis_url)
     environment = {"DATABASE_URL": database_url, "SANIC_WORKERS": str(workers)}
@@ -251,14 +281,18 @@ def our_stack(model: Path, database_url: str, *, redis_url: str | None = None,
 
 
 @contextmanager
-def telegram_process(settings: Settings, database_url: str, api_url: str
-                     ) -> Iterator[subprocess.Popen]:
+def telegram_process(
+    settings: Settings, database_url: str, api_url: str
+) -> Iterator[subprocess.Popen]:
     """`python -m bot telegram` against the fake Bot API (reminders checked once at start)."""
     environment = {
-        "TELEGRAM_BOT_TOKEN": fake_telegram.TOKEN, "TELEGRAM_API_URL": api_url,
+        "TELEGRAM_BOT_TOKEN": fake_telegram.TOKEN,
+        "TELEGRAM_API_URL": api_url,
         "TELEGRAM_BRIDGE_SECRET": settings.telegram_bridge_secret or "",
-        "RASA_PORT": str(settings.rasa_port), "BIND_HOST": settings.host,
-        "DATABASE_URL": database_url, "REMINDER_INTERVAL_SECONDS": "86400",
+        "RASA_PORT": str(settings.rasa_port),
+        "BIND_HOST": settings.host,
+        "DATABASE_URL": database_url,
+        "REMINDER_INTERVAL_SECONDS": "86400",
     }
     with quiet("ours-telegram"):
         process = start_telegram(environment)
@@ -329,8 +363,19 @@ def init_bot_model() -> Path:
         say("creating and training the rasa init example bot (once)")
         INIT_BOT_DIRECTORY.mkdir(parents=True, exist_ok=True)  # rasa init wants it to exist
         with quiet("rasa-init-train"):
-            subprocess.run([sys.executable, "-m", "rasa", "init", "--no-prompt", "--init-dir",
-                            str(INIT_BOT_DIRECTORY)], check=True, cwd=PROJECT_ROOT)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "rasa",
+                    "init",
+                    "--no-prompt",
+                    "--init-dir",
+                    str(INIT_BOT_DIRECTORY),
+                ],
+                check=True,
+                cwd=PROJECT_ROOT,
+            )
         models = sorted((INIT_BOT_DIRECTORY / "models").glob("*.tar.gz"))
     return models[-1]
 
@@ -348,26 +393,65 @@ def init_bot_stack(model: Path) -> Iterator[tuple[str, str]]:
     run_directory = BENCH_DIRECTORY / "rasa-init-run"
     run_directory.mkdir(parents=True, exist_ok=True)
     endpoints = run_directory / "endpoints.yml"
-    endpoints.write_text(yaml.safe_dump(
-        {"action_endpoint": {"url": f"http://{host}:{action_port}/webhook"}}))
+    endpoints.write_text(
+        yaml.safe_dump({"action_endpoint": {"url": f"http://{host}:{action_port}/webhook"}})
+    )
     credentials = run_directory / "credentials.yml"
     credentials.write_text("bot.channels.telegram_bridge.TelegramBridgeInput:\n")
     # served as ours is: one TensorFlow thread, no telemetry (bot/runner.py)
-    environment = {**os.environ, **RASA_PROCESS_ENVIRONMENT, "PYTHONPATH": str(PROJECT_ROOT),
-                   "TELEGRAM_BRIDGE_SECRET": secret, "SANIC_HOST": host,
-                   **{name: "1" for name in TF_THREAD_VARIABLES}}
+    environment = {
+        **os.environ,
+        **RASA_PROCESS_ENVIRONMENT,
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "TELEGRAM_BRIDGE_SECRET": secret,
+        "SANIC_HOST": host,
+        **{name: "1" for name in TF_THREAD_VARIABLES},
+    }
     processes: list[subprocess.Popen] = []
     try:
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(action_port)],
-            cwd=INIT_BOT_DIRECTORY, env=environment, start_new_session=True,
-            stdout=log_file("init-action-server"), stderr=subprocess.STDOUT))
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "rasa", "run", "--model", str(model), "--endpoints",
-             str(endpoints), "--credentials", str(credentials), "--port", str(rasa_port),
-             "--interface", host],
-            cwd=INIT_BOT_DIRECTORY, env=environment, start_new_session=True,
-            stdout=log_file("init-rasa"), stderr=subprocess.STDOUT))
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "rasa_sdk",
+                    "--actions",
+                    "actions",
+                    "--port",
+                    str(action_port),
+                ],
+                cwd=INIT_BOT_DIRECTORY,
+                env=environment,
+                start_new_session=True,
+                stdout=log_file("init-action-server"),
+                stderr=subprocess.STDOUT,
+            )
+        )
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "rasa",
+                    "run",
+                    "--model",
+                    str(model),
+                    "--endpoints",
+                    str(endpoints),
+                    "--credentials",
+                    str(credentials),
+                    "--port",
+                    str(rasa_port),
+                    "--interface",
+                    host,
+                ],
+                cwd=INIT_BOT_DIRECTORY,
+                env=environment,
+                start_new_session=True,
+                stdout=log_file("init-rasa"),
+                stderr=subprocess.STDOUT,
+            )
+        )
         from bot.runner import _wait_until_up
 
         _wait_until_up(f"http://{host}:{action_port}/health", processes[0])
@@ -466,8 +550,12 @@ class WebUser:
             await self.socket.close()
 
 
-async def converse(ask: Callable[[str], Awaitable[tuple[float, str] | None]], tally: Tally,
-                   turns: int, pause: float) -> None:
+async def converse(
+    ask: Callable[[str], Awaitable[tuple[float, str] | None]],
+    tally: Tally,
+    turns: int,
+    pause: float,
+) -> None:
     """One user's conversation: a message, its reply, a pause, the next message."""
     await asyncio.sleep(random.uniform(0, pause))  # users do not all start at the same instant
     for turn in range(turns):
@@ -486,9 +574,15 @@ async def converse(ask: Callable[[str], Awaitable[tuple[float, str] | None]], ta
         await asyncio.sleep(pause)
 
 
-async def open_load(name: str, settings: Settings, database_url: str,
-                    api: fake_telegram.FakeBotApi, users: int, turns: int, pause: float
-                    ) -> OpenLoad:
+async def open_load(
+    name: str,
+    settings: Settings,
+    database_url: str,
+    api: fake_telegram.FakeBotApi,
+    users: int,
+    turns: int,
+    pause: float,
+) -> OpenLoad:
     """Telegram users and web clients conversing at once."""
     loop = asyncio.get_running_loop()
     telegram_users = TelegramUsers(api, loop)
@@ -504,23 +598,32 @@ async def open_load(name: str, settings: Settings, database_url: str,
     linked = sum(await asyncio.gather(*(link(i, u) for i, u in enumerate(telegram_ids))))
     web_users = [WebUser() for _ in range(users)]
     for index, web_user in enumerate(web_users):
-        token = portal_token.issue(FIRST_STUDENT + users + index, settings.portal_jwt_secret,
-                                   dt.datetime.now(dt.timezone.utc))
+        token = portal_token.issue(
+            FIRST_STUDENT + users + index,
+            settings.portal_jwt_secret,
+            dt.datetime.now(dt.timezone.utc),
+        )
         await web_user.connect(settings.rasa_url, token)
     telegram_tally, web_tally = Tally(), Tally()
     try:
         await asyncio.gather(
-            *(converse(lambda text, u=u: telegram_users.ask(u, text), telegram_tally, turns,
-                       pause) for u in telegram_ids),
+            *(
+                converse(
+                    lambda text, u=u: telegram_users.ask(u, text), telegram_tally, turns, pause
+                )
+                for u in telegram_ids
+            ),
             *(converse(w.ask, web_tally, turns, pause) for w in web_users),
         )
     finally:
         await asyncio.gather(*(w.close() for w in web_users), return_exceptions=True)
         db.dispose()
     result = OpenLoad(name, telegram_tally, web_tally, linked)
-    say(f"  {name}: Telegram p95 {percentile(telegram_tally.latencies or [0], 0.95):.0f} ms, "
+    say(
+        f"  {name}: Telegram p95 {percentile(telegram_tally.latencies or [0], 0.95):.0f} ms, "
         f"web p95 {percentile(web_tally.latencies or [0], 0.95):.0f} ms, errors "
-        f"{result.both.errors}, lost {result.both.lost}")
+        f"{result.both.errors}, lost {result.both.lost}"
+    )
     return result
 
 
@@ -532,9 +635,14 @@ def bridge_of(settings: Settings) -> tuple[str, str]:
     return settings.telegram_bridge_url, settings.telegram_bridge_secret or ""
 
 
-async def saturate(name: str, bridge: tuple[str, str], user_ids: Sequence[int],
-                   conversation: Sequence[str], levels: Sequence[int],
-                   step_seconds: float) -> Saturation:
+async def saturate(
+    name: str,
+    bridge: tuple[str, str],
+    user_ids: Sequence[int],
+    conversation: Sequence[str],
+    levels: Sequence[int],
+    step_seconds: float,
+) -> Saturation:
     """Users posting back-to-back to the bridge, more at each level, until throughput stops
     rising (or the levels run out), to `bridge` (URL, secret). Each user holds `conversation`
     as a sender of `user_ids` (the next one each time), then starts over as the next."""
@@ -543,21 +651,31 @@ async def saturate(name: str, bridge: tuple[str, str], user_ids: Sequence[int],
     senders = iter(user_ids)
     connector = aiohttp.TCPConnector(limit=0)
     timeout = aiohttp.ClientTimeout(total=REPLY_TIMEOUT * 2)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout,
-                                     headers={SECRET_HEADER: secret}) as session:
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=timeout, headers={SECRET_HEADER: secret}
+    ) as session:
         for users in levels:
             step = await _step(session, bridge_url, users, senders, conversation, step_seconds)
             result.steps.append(step)
             say(f"  {name}: {users} users -> {step.throughput:.1f} msg/s, p95 {step.p95:.0f} ms")
             best_before = max((s.throughput for s in result.steps[:-1]), default=0.0)
-            if len(result.steps) >= 3 and step.throughput < best_before * 1.05 \
-                    and step.p95 >= SATURATION_P95_MS:
+            if (
+                len(result.steps) >= 3
+                and step.throughput < best_before * 1.05
+                and step.p95 >= SATURATION_P95_MS
+            ):
                 break
     return result
 
 
-async def _step(session: aiohttp.ClientSession, url: str, users: int, senders: Iterator[int],
-                conversation: Sequence[str], seconds: float) -> Step:
+async def _step(
+    session: aiohttp.ClientSession,
+    url: str,
+    users: int,
+    senders: Iterator[int],
+    conversation: Sequence[str],
+    seconds: float,
+) -> Step:
     latencies: list[float] = []
     errors = 0
     started = time.perf_counter()
@@ -574,8 +692,9 @@ async def _step(session: aiohttp.ClientSession, url: str, users: int, senders: I
                     return
                 sent = time.perf_counter()
                 try:
-                    async with session.post(url, json={"user_id": sender,
-                                                       "text": message}) as reply:
+                    async with session.post(
+                        url, json={"user_id": sender, "text": message}
+                    ) as reply:
                         body = await reply.json()
                         ok = reply.status == 200 and isinstance(body.get("messages"), list)
                 except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
@@ -590,8 +709,13 @@ async def _step(session: aiohttp.ClientSession, url: str, users: int, senders: I
     await asyncio.gather(*(user() for _ in range(users)))
     if not latencies:
         return Step(users, 0.0, float("nan"), float("nan"), errors)
-    return Step(users, len(latencies) / seconds, percentile(latencies, 0.5),
-                percentile(latencies, 0.95), errors)
+    return Step(
+        users,
+        len(latencies) / seconds,
+        percentile(latencies, 0.5),
+        percentile(latencies, 0.95),
+        errors,
+    )
 
 
 # --- long sessions ------------------------------------------------------------------------------
@@ -605,8 +729,10 @@ async def long_session(bridge: tuple[str, str], user_id: int, messages: int) -> 
     async with aiohttp.ClientSession(timeout=timeout, headers={SECRET_HEADER: secret}) as session:
         for index in range(messages):
             sent = time.perf_counter()
-            async with session.post(bridge_url, json={
-                    "user_id": user_id, "text": CONVERSATION[index % len(CONVERSATION)]}) as reply:
+            async with session.post(
+                bridge_url,
+                json={"user_id": user_id, "text": CONVERSATION[index % len(CONVERSATION)]},
+            ) as reply:
                 await reply.read()
                 if reply.status != 200:
                     raise RuntimeError(f"long session: HTTP {reply.status} at message {index + 1}")
@@ -618,31 +744,42 @@ def long_session_lines(latencies: Sequence[float]) -> list[str]:
     """The latency of 20 messages at a time: the first 20, and the last 20 of each third."""
     count = len(latencies)
     starts = sorted({0, *(count * part // 3 - 20 for part in (1, 2, 3))} - {-20})
-    lines = ["### Long sessions",
-             "",
-             f"One linked sender posts {count} messages back-to-back (our 10-turn conversation "
-             "over and over) to the default set-up, all in one session, as a student who keeps "
-             "chatting would: the latency of 20 messages at a time, from the start of the "
-             "session to its end.",
-             "",
-             "| messages | mean ms | p95 ms |",
-             "|---|---|---|"]
+    lines = [
+        "### Long sessions",
+        "",
+        f"One linked sender posts {count} messages back-to-back (our 10-turn conversation "
+        "over and over) to the default set-up, all in one session, as a student who keeps "
+        "chatting would: the latency of 20 messages at a time, from the start of the "
+        "session to its end.",
+        "",
+        "| messages | mean ms | p95 ms |",
+        "|---|---|---|",
+    ]
     for start in starts:
-        window = latencies[start:start + 20]
-        lines.append(f"| {start + 1}–{start + len(window)} | {statistics.mean(window):.0f} | "
-                     f"{percentile(window, 0.95):.0f} |")
+        window = latencies[start : start + 20]
+        lines.append(
+            f"| {start + 1}–{start + len(window)} | {statistics.mean(window):.0f} | "
+            f"{percentile(window, 0.95):.0f} |"
+        )
     return [*lines, ""]
 
 
 # --- where the time goes ------------------------------------------------------------------------
 
 
-STAGES = ("nlu", "policies", "tracker load", "tracker save", "review index (in save)",
-          "action server round trip")
+STAGES = (
+    "nlu",
+    "policies",
+    "tracker load",
+    "tracker save",
+    "review index (in save)",
+    "action server round trip",
+)
 
 
-async def profile(model: Path, action_url: str, tracker_store: Any, user_ids: Sequence[int],
-                  turns: int) -> dict[str, float]:
+async def profile(
+    model: Path, action_url: str, tracker_store: Any, user_ids: Sequence[int], turns: int
+) -> dict[str, float]:
     """Mean milliseconds per message of each stage, and the total, for the Agent in this
     process with `tracker_store`."""
     from rasa.core.actions import action
@@ -662,6 +799,7 @@ async def profile(model: Path, action_url: str, tracker_store: Any, user_ids: Se
                 return await function(*args, **kwargs)
             finally:
                 spent[stage] += time.perf_counter() - started
+
         return wrapper
 
     def timed(stage: str, function: Callable) -> Callable:
@@ -671,14 +809,15 @@ async def profile(model: Path, action_url: str, tracker_store: Any, user_ids: Se
                 return function(*args, **kwargs)
             finally:
                 spent[stage] += time.perf_counter() - started
+
         return wrapper
 
-    agent = Agent.load(str(model), action_endpoint=EndpointConfig(action_url),
-                       tracker_store=tracker_store)
+    agent = Agent.load(
+        str(model), action_endpoint=EndpointConfig(action_url), tracker_store=tracker_store
+    )
     processor = agent.processor
     processor.parse_message = timed_async("nlu", processor.parse_message)
-    processor._predict_next_with_tracker = timed("policies",
-                                                 processor._predict_next_with_tracker)
+    processor._predict_next_with_tracker = timed("policies", processor._predict_next_with_tracker)
     processor.get_tracker = timed_async("tracker load", processor.get_tracker)
     processor.save_tracker = timed_async("tracker save", processor.save_tracker)
     original_run = action.RemoteAction.run
@@ -693,8 +832,9 @@ async def profile(model: Path, action_url: str, tracker_store: Any, user_ids: Se
         started = time.perf_counter()
         for turn in range(turns):
             for user_id in user_ids:
-                await agent.handle_text(CONVERSATION[turn % len(CONVERSATION)],
-                                        sender_id=f"tg:{user_id}")
+                await agent.handle_text(
+                    CONVERSATION[turn % len(CONVERSATION)], sender_id=f"tg:{user_id}"
+                )
                 messages += 1
         total = time.perf_counter() - started
     finally:
@@ -714,18 +854,30 @@ def load_average() -> str:
 
 
 def saturation_table(runs: Sequence[Saturation]) -> list[str]:
-    lines = ["| set-up | users | messages/s | p50 ms | p95 ms | errors |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| set-up | users | messages/s | p50 ms | p95 ms | errors |",
+        "|---|---|---|---|---|---|",
+    ]
     for run in runs:
         for step in run.steps:
-            lines.append(f"| {run.name} | {step.users} | {step.throughput:.1f} | "
-                         f"{step.p50:.0f} | {step.p95:.0f} | {step.errors} |")
+            lines.append(
+                f"| {run.name} | {step.users} | {step.throughput:.1f} | "
+                f"{step.p50:.0f} | {step.p95:.0f} | {step.errors} |"
+            )
     return lines
 
 
-def report(args: argparse.Namespace, load_before: str, load_after: str, seconds: float,
-           loads: Sequence[OpenLoad], runs: list[Saturation], init_run: Saturation | None,
-           long_latencies: Sequence[float], profiles: dict[str, dict[str, float]]) -> str:
+def report(
+    args: argparse.Namespace,
+    load_before: str,
+    load_after: str,
+    seconds: float,
+    loads: Sequence[OpenLoad],
+    runs: list[Saturation],
+    init_run: Saturation | None,
+    long_latencies: Sequence[float],
+    profiles: dict[str, dict[str, float]],
+) -> str:
     """The Markdown section."""
     lines = [
         "## Channels under load (`make bench-channels`)",
@@ -745,19 +897,25 @@ def report(args: argparse.Namespace, load_before: str, load_after: str, seconds:
         "WebSocket, as the widget connects, with portal tokens of real demo students. Latency: "
         "from the message leaving the user to the first reply message arriving. Set-ups: "
         f"{DEFAULT_SETUP} (`make run`), and the production one (PostgreSQL tracker store and "
-        "database, Redis lock store; README \"Production\") with `SANIC_WORKERS=2` and 1.",
+        'database, Redis lock store; README "Production") with `SANIC_WORKERS=2` and 1.',
         "",
         "| set-up | channel | messages | p50 ms | p95 ms | max ms | errors | lost replies |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for load in loads:
-        for channel, tally in (("Telegram", load.telegram), ("web chat", load.web),
-                               ("both", load.both)):
+        for channel, tally in (
+            ("Telegram", load.telegram),
+            ("web chat", load.web),
+            ("both", load.both),
+        ):
             lines.append(f"| {load.name} " + tally.row(channel))
     lines += [""]
-    lines += [f"- {load.name}: {load.linked} of {args.users} Telegram users linked; floor "
-              f"(0 errors, 0 lost replies, p95 < {FLOOR_P95_MS:.0f} ms) "
-              f"**{'met' if load.floor_met else 'not met'}**." for load in loads]
+    lines += [
+        f"- {load.name}: {load.linked} of {args.users} Telegram users linked; floor "
+        f"(0 errors, 0 lost replies, p95 < {FLOOR_P95_MS:.0f} ms) "
+        f"**{'met' if load.floor_met else 'not met'}**."
+        for load in loads
+    ]
     lines += [
         "",
         "### Saturation",
@@ -774,38 +932,51 @@ def report(args: argparse.Namespace, load_before: str, load_after: str, seconds:
     summary = []
     for run in runs + ([init_run] if init_run else []):
         best = run.best
-        summary.append(f"- {run.name}: " + (f"**{best.throughput:.1f} messages/s** at "
-                                            f"{best.users} users (p95 {best.p95:.0f} ms)"
-                                            if best else "no step with p95 under 1 s"))
+        summary.append(
+            f"- {run.name}: "
+            + (
+                f"**{best.throughput:.1f} messages/s** at "
+                f"{best.users} users (p95 {best.p95:.0f} ms)"
+                if best
+                else "no step with p95 under 1 s"
+            )
+        )
     lines += ["Highest throughput with p95 under 1 s:", "", *summary, ""]
     if init_run and init_run.best and runs and runs[0].best:
-        factor = max((r.best.throughput for r in runs if r.best), default=0.0) \
-            / init_run.best.throughput
+        factor = (
+            max((r.best.throughput for r in runs if r.best), default=0.0) / init_run.best.throughput
+        )
         default_factor = runs[0].best.throughput / init_run.best.throughput
-        lines += [f"Our best set-up against the init bot: **{factor:.1f}×** (floor "
-                  f"{FLOOR_FACTOR:g}×: {'met' if factor >= FLOOR_FACTOR else 'not met'}); the "
-                  f"default set-up: {default_factor:.1f}×.", ""]
+        lines += [
+            f"Our best set-up against the init bot: **{factor:.1f}×** (floor "
+            f"{FLOOR_FACTOR:g}×: {'met' if factor >= FLOOR_FACTOR else 'not met'}); the "
+            f"default set-up: {default_factor:.1f}×.",
+            "",
+        ]
     if long_latencies:
         lines += long_session_lines(long_latencies)
     if profiles:
         names = list(profiles)
-        lines += ["### Where the time goes",
-                  "",
-                  "Mean milliseconds per message, the model loaded in the benchmark process "
-                  "(Rasa's Agent, the same code `rasa run` uses) against the action server on "
-                  "the SQLite demo database, one message at a time, our 10-turn conversation, "
-                  "linked Telegram senders. \"Other\" is what the stages leave: Rasa's "
-                  "bookkeeping, session checks, the lock.",
-                  "",
-                  "| stage | " + " | ".join(names) + " |",
-                  "|---|" + "---|" * len(names)]
+        lines += [
+            "### Where the time goes",
+            "",
+            "Mean milliseconds per message, the model loaded in the benchmark process "
+            "(Rasa's Agent, the same code `rasa run` uses) against the action server on "
+            "the SQLite demo database, one message at a time, our 10-turn conversation, "
+            'linked Telegram senders. "Other" is what the stages leave: Rasa\'s '
+            "bookkeeping, session checks, the lock.",
+            "",
+            "| stage | " + " | ".join(names) + " |",
+            "|---|" + "---|" * len(names),
+        ]
         for stage in (*STAGES, "other", "total"):
             cells = []
             for name in names:
                 values = profiles[name]
                 if stage == "other":
-                    value = values["total"] - sum(values[s] for s in STAGES
-                                                  if s != "review index (in save)")
+                    value = values["total"] - sum(
+                        values[s] for s in STAGES if s != "review index (in save)"
+                    )
                 else:
                     value = values[stage]
                 cells.append(f"{value:.1f}")
@@ -832,14 +1003,22 @@ async def run_async(args: argparse.Namespace) -> None:
     say("the default set-up (SQLite, one Rasa process)")
     with our_stack(model, sqlite_url) as settings:
         loads.append(await open_load_on(DEFAULT_SETUP, settings, sqlite_url, args))
-        runs.append(await saturate(f"ours, {DEFAULT_SETUP}", bridge_of(settings),
-                                   sqlite_users, CONVERSATION, args.levels, args.step_seconds))
+        runs.append(
+            await saturate(
+                f"ours, {DEFAULT_SETUP}",
+                bridge_of(settings),
+                sqlite_users,
+                CONVERSATION,
+                args.levels,
+                args.step_seconds,
+            )
+        )
         long_latencies: list[float] = []
         if args.long_session:
             say(f"long session: {args.long_session} messages")
-            long_latencies = await long_session(bridge_of(settings),
-                                                link_bridge_users(sqlite_url, 1)[0],
-                                                args.long_session)
+            long_latencies = await long_session(
+                bridge_of(settings), link_bridge_users(sqlite_url, 1)[0], args.long_session
+            )
 
     if not args.skip_production:
         with postgres_database() as postgres_url:
@@ -847,46 +1026,83 @@ async def run_async(args: argparse.Namespace) -> None:
                 users = link_bridge_users(postgres_url)
                 name = f"PostgreSQL + Redis, {workers} worker{'s' if workers > 1 else ''}"
                 say(f"the production set-up: {name}")
-                with our_stack(model, postgres_url, redis_url=REDIS_URL, workers=workers,
-                               name=f"ours-pg-{workers}") as settings:
+                with our_stack(
+                    model,
+                    postgres_url,
+                    redis_url=REDIS_URL,
+                    workers=workers,
+                    name=f"ours-pg-{workers}",
+                ) as settings:
                     loads.append(await open_load_on(name, settings, postgres_url, args))
-                    runs.append(await saturate(f"ours, {name}", bridge_of(settings), users,
-                                               CONVERSATION, args.levels, args.step_seconds))
+                    runs.append(
+                        await saturate(
+                            f"ours, {name}",
+                            bridge_of(settings),
+                            users,
+                            CONVERSATION,
+                            args.levels,
+                            args.step_seconds,
+                        )
+                    )
 
     init_run = None
     if init_model is not None:
         say("the rasa init example bot")
         with init_bot_stack(init_model) as bridge:
-            init_run = await saturate("rasa init bot", bridge,
-                                      [next(FRESH_BRIDGE_USERS) for _ in range(BRIDGE_USERS)],
-                                      INIT_BOT_CONVERSATION, args.levels, args.step_seconds)
+            init_run = await saturate(
+                "rasa init bot",
+                bridge,
+                [next(FRESH_BRIDGE_USERS) for _ in range(BRIDGE_USERS)],
+                INIT_BOT_CONVERSATION,
+                args.levels,
+                args.step_seconds,
+            )
 
     profiles: dict[str, dict[str, float]] = {}
     if args.profile_turns:
-        profiles = await profile_all(model, sqlite_url, link_bridge_users(sqlite_url, 10),
-                                     args.profile_turns, args.skip_production)
-    write_section("bench-channels", report(
-        args, load_before, load_average(), time.perf_counter() - started, loads, runs,
-        init_run, long_latencies, profiles))
+        profiles = await profile_all(
+            model,
+            sqlite_url,
+            link_bridge_users(sqlite_url, 10),
+            args.profile_turns,
+            args.skip_production,
+        )
+    write_section(
+        "bench-channels",
+        report(
+            args,
+            load_before,
+            load_average(),
+            time.perf_counter() - started,
+            loads,
+            runs,
+            init_run,
+            long_latencies,
+            profiles,
+        ),
+    )
     say("written to docs/BENCHMARKS.md")
 
 
-async def open_load_on(name: str, settings: Settings, database_url: str,
-                       args: argparse.Namespace) -> OpenLoad:
+async def open_load_on(
+    name: str, settings: Settings, database_url: str, args: argparse.Namespace
+) -> OpenLoad:
     """The open load on a running stack, with its own Telegram process and fake Bot API."""
     api = fake_telegram.FakeBotApi()
     api.start()
     try:
         with telegram_process(settings, database_url, api.url):
             say(f"  open load: {name}")
-            return await open_load(name, settings, database_url, api, args.users, args.turns,
-                                   args.pause)
+            return await open_load(
+                name, settings, database_url, api, args.users, args.turns, args.pause
+            )
     finally:
         api.close()
 
 
-async def profile_all(model: Path, sqlite_url: str, user_ids: Sequence[int], turns: int,
-                      skip_postgres: bool) -> dict[str, dict[str, float]]:
+async def profile_all(
+    model: Path, sqlite_url: str, user_ids: Sequence[int], turns: int, skip_postgres: bool
+) -> dict[str, dict[str, float]]:
     """The stage profile per tracker store, against an action server on the SQLite data."""
     from rasa.core.tracker_store import InMemoryTrackerStore
     from rasa.shared.core.domain import Domain
@@ -905,13 +1121,15 @@ async def profile_all(model: Path, sqlite_url: str, user_ids: Sequence[int], tur
         ]
         if not skip_postgres:
             postgres_url = cleanup.enter_context(postgres_database())
-            stores.append(("masking SQL store, PostgreSQL",
-                           lambda: MaskingSQLTrackerStore(host=postgres_url)))
+            stores.append(
+                ("masking SQL store, PostgreSQL", lambda: MaskingSQLTrackerStore(host=postgres_url))
+            )
         for name, store in stores:
             say(f"profile: {name}")
             with quiet(f"profile-{len(results)}"):
-                results[name] = await profile(model, settings.action_server_url, store(),
-                                              user_ids, turns)
+                results[name] = await profile(
+                    model, settings.action_server_url, store(), user_ids, turns
+                )
     return results
 
 
@@ -921,16 +1139,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=50, help="Telegram users, and web clients")
     parser.add_argument("--turns", type=int, default=10)
     parser.add_argument("--pause", type=float, default=2.0, help="seconds between turns")
-    parser.add_argument("--levels", type=lambda s: [int(x) for x in s.split(",")],
-                        default=[1, 2, 4, 8, 16, 32, 64], help="saturation user counts")
+    parser.add_argument(
+        "--levels",
+        type=lambda s: [int(x) for x in s.split(",")],
+        default=[1, 2, 4, 8, 16, 32, 64],
+        help="saturation user counts",
+    )
     parser.add_argument("--step-seconds", type=float, default=12.0)
-    parser.add_argument("--profile-turns", type=int, default=10,
-                        help="turns of 10 users in the profile (0: no profile)")
-    parser.add_argument("--skip-production", action="store_true",
-                        help="no PostgreSQL/Redis/Sanic-workers run")
+    parser.add_argument(
+        "--profile-turns",
+        type=int,
+        default=10,
+        help="turns of 10 users in the profile (0: no profile)",
+    )
+    parser.add_argument(
+        "--skip-production", action="store_true", help="no PostgreSQL/Redis/Sanic-workers run"
+    )
     parser.add_argument("--skip-init-bot", action="store_true")
-    parser.add_argument("--long-session", type=int, default=300,
-                        help="messages of the long session (0: none; at least 60)")
+    parser.add_argument(
+        "--long-session",
+        type=int,
+        default=300,
+        help="messages of the long session (0: none; at least 60)",
+    )
     args = parser.parse_args(argv)
     asyncio.run(run_async(args))
     return 0

@@ -33,8 +33,9 @@ from bot.db.migrate import upgrade
 from bot.db.models import Offer, Student
 from bot.db.session import Database
 
-POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL",
-                                    "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
 BENCH_DIRECTORY = PROJECT_ROOT / "var" / "bench"
 FLOOR_P95_MS = 5.0  # on PostgreSQL
 CHANNEL = "telegram"
@@ -69,20 +70,22 @@ def postgres_url(students: int) -> str:
     name = f"staj_bench_{students}"
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                                    {"name": name}).first()
+        exists = connection.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        ).first()
         if not exists:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    return make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(
-        hide_password=False)
+    return make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
 def counts(db: Database) -> tuple[int, int]:
     """Students and offers in the database."""
     with db.session() as session:
-        return (session.execute(select(func.count(Student.id))).scalar_one(),
-                session.execute(select(func.count(Offer.id))).scalar_one())
+        return (
+            session.execute(select(func.count(Student.id))).scalar_one(),
+            session.execute(select(func.count(Offer.id))).scalar_one(),
+        )
 
 
 def build(url: str, students: int, now: dt.datetime) -> tuple[Database, float | None]:
@@ -119,8 +122,9 @@ def link_chats(db: Database, student_ids: list[int], now: dt.datetime) -> dict[i
     return chats
 
 
-def measure(db: Database, chats: dict[int, str], samples: int,
-            now: dt.datetime) -> dict[str, list[float]]:
+def measure(
+    db: Database, chats: dict[int, str], samples: int, now: dt.datetime
+) -> dict[str, list[float]]:
     """Milliseconds per action: the chat's student, then the action's query."""
     rng = random.Random(7)
     students = list(chats)
@@ -140,14 +144,19 @@ def measure(db: Database, chats: dict[int, str], samples: int,
 
 def run_backend(backend: str, students: int, samples: int, now: dt.datetime) -> BackendResult:
     """Builds (if needed) and measures one backend."""
-    url = (postgres_url(students) if backend == "postgresql"
-           else f"sqlite:///{BENCH_DIRECTORY / f'staj_bench_{students}.db'}")
+    url = (
+        postgres_url(students)
+        if backend == "postgresql"
+        else f"sqlite:///{BENCH_DIRECTORY / f'staj_bench_{students}.db'}"
+    )
     print(f"{backend}: {url}", flush=True)
     db, build_seconds = build(url, students, now)
     student_count, offer_count = counts(db)
     rng = random.Random(2026)
-    sampled = rng.sample(range(len(demo.NAMED_STUDENTS) + 1, student_count + 1),
-                         min(samples, student_count - len(demo.NAMED_STUDENTS)))
+    sampled = rng.sample(
+        range(len(demo.NAMED_STUDENTS) + 1, student_count + 1),
+        min(samples, student_count - len(demo.NAMED_STUDENTS)),
+    )
     chats = link_chats(db, sampled, now)
     timings = measure(db, chats, samples, now)
     db.dispose()
@@ -168,8 +177,11 @@ def markdown(results: list[BackendResult], samples: int) -> str:
         "",
     ]
     for result in results:
-        built = ("kept from an earlier run" if result.build_seconds is None
-                 else f"built in {result.build_seconds / 60:.1f} min")
+        built = (
+            "kept from an earlier run"
+            if result.build_seconds is None
+            else f"built in {result.build_seconds / 60:.1f} min"
+        )
         lines += [
             f"### {result.backend}: {result.students:,} students, {result.offers:,} offers "
             f"({built})",
@@ -178,28 +190,39 @@ def markdown(results: list[BackendResult], samples: int) -> str:
             "|---|---|---|---|",
         ]
         for name, values in result.timings.items():
-            lines.append(f"| {name} | {statistics.median(values):.2f} ms | "
-                         f"{percentile(values, 0.95):.2f} ms | {max(values):.2f} ms |")
+            lines.append(
+                f"| {name} | {statistics.median(values):.2f} ms | "
+                f"{percentile(values, 0.95):.2f} ms | {max(values):.2f} ms |"
+            )
         lines.append("")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Runs the benchmark on the chosen backends and writes the figures."""
-    parser = argparse.ArgumentParser(prog="python -m bot.benchmarks.db", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.benchmarks.db",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--students", type=int, default=200_000)
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--backend", choices=("postgresql", "sqlite"), action="append")
     args = parser.parse_args(argv)
     now = dt.datetime.now(dt.timezone.utc)
-    results = [run_backend(backend, args.students, args.samples, now)
-               for backend in args.backend or ("postgresql", "sqlite")]
+    results = [
+        run_backend(backend, args.students, args.samples, now)
+        for backend in args.backend or ("postgresql", "sqlite")
+    ]
     section = markdown(results, args.samples)
     print(section)
     write_section("bench-db", section)
-    postgres_p95 = [percentile(values, 0.95) for result in results
-                    if result.backend == "postgresql" for values in result.timings.values()]
+    postgres_p95 = [
+        percentile(values, 0.95)
+        for result in results
+        if result.backend == "postgresql"
+        for values in result.timings.values()
+    ]
     return 1 if any(p95 > FLOOR_P95_MS for p95 in postgres_p95) else 0
 
 

@@ -24,12 +24,33 @@ from aiohttp import web
 from bot.runner import free_port
 
 TOKEN = "123456:TEST-token"
-BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Staj Asistanı",
-            "username": "staj_asistani_test_bot", "can_join_groups": True,
-            "can_read_all_group_messages": False, "supports_inline_queries": False}
+BOT_USER = {
+    "id": 123456,
+    "is_bot": True,
+    "first_name": "Staj Asistanı",
+    "username": "staj_asistani_test_bot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
 WAIT_SECONDS = 180  # generous: the machine is shared; tests wait for events, never time them
-TELEGRAM_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code", "pre", "a",
-                 "tg-spoiler", "blockquote", "span"}
+TELEGRAM_TAGS = {
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "code",
+    "pre",
+    "a",
+    "tg-spoiler",
+    "blockquote",
+    "span",
+}
 
 
 class TelegramHtml(HTMLParser):
@@ -138,8 +159,10 @@ class FakeBotApi:
         with self._changed:
             while not (result := condition()):
                 if time.monotonic() > deadline:
-                    raise AssertionError(f"timed out waiting for {what}; calls: "
-                                         f"{[name for name, _ in self.calls][-30:]}")
+                    raise AssertionError(
+                        f"timed out waiting for {what}; calls: "
+                        f"{[name for name, _ in self.calls][-30:]}"
+                    )
                 self._changed.wait(timeout=1)
         return result
 
@@ -153,8 +176,9 @@ class FakeBotApi:
 
     async def _handle(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != TOKEN:
-            return web.json_response({"ok": False, "error_code": 401,
-                                      "description": "Unauthorized"}, status=401)
+            return web.json_response(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+            )
         method = request.match_info["method"]
         params = dict(await request.post()) if request.can_read_body else {}
         if request.content_type == "application/json":
@@ -171,15 +195,21 @@ class FakeBotApi:
             request.transport.close()
             return web.Response(status=500)
         if retry_after is not None:
-            return web.json_response({
-                "ok": False, "error_code": 429,
-                "description": f"Too Many Requests: retry after {retry_after}",
-                "parameters": {"retry_after": retry_after}}, status=429)
+            return web.json_response(
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": f"Too Many Requests: retry after {retry_after}",
+                    "parameters": {"retry_after": retry_after},
+                },
+                status=429,
+            )
         try:
             result = self._answer(method, params)
         except ValueError as error:
-            return web.json_response({"ok": False, "error_code": 400,
-                                      "description": f"Bad Request: {error}"}, status=400)
+            return web.json_response(
+                {"ok": False, "error_code": 400, "description": f"Bad Request: {error}"}, status=400
+            )
         with self._changed:
             self._changed.notify_all()
         return web.json_response({"ok": True, "result": result})
@@ -232,10 +262,14 @@ class FakeBotApi:
         self.sent.append(sent)
         for listener in self.listeners:
             listener(sent)
-        return {"message_id": next(self._message_ids), "date": int(time.time()),
-                "chat": {"id": chat_id, "type": "private", "first_name": "Test"},
-                "from": BOT_USER, "text": visible,
-                **({"reply_markup": markup} if markup else {})}
+        return {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private", "first_name": "Test"},
+            "from": BOT_USER,
+            "text": visible,
+            **({"reply_markup": markup} if markup else {}),
+        }
 
 
 def _decode(value: Any) -> Any:
@@ -259,26 +293,41 @@ def private_chat(user_id: int) -> dict[str, Any]:
     return {"id": user_id, "type": "private", "first_name": "Öğrenci"}
 
 
-def message(user_id: int, text: str | None = None, chat: dict | None = None,
-            **content: Any) -> dict[str, Any]:
+def message(
+    user_id: int, text: str | None = None, chat: dict | None = None, **content: Any
+) -> dict[str, Any]:
     """A message update; a leading "/word" is marked as a bot command, as Telegram does."""
-    body: dict[str, Any] = {"message_id": next(_message_ids), "date": int(time.time()),
-                            "chat": chat or private_chat(user_id), "from": user(user_id),
-                            **content}
+    body: dict[str, Any] = {
+        "message_id": next(_message_ids),
+        "date": int(time.time()),
+        "chat": chat or private_chat(user_id),
+        "from": user(user_id),
+        **content,
+    }
     if text is not None:
         body["text"] = text
         command = re.match(r"/[A-Za-z0-9_@]+", text)
         if command:
-            body["entities"] = [{"type": "bot_command", "offset": 0,
-                                 "length": len(command.group())}]
+            body["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": len(command.group())}
+            ]
     return {"message": body}
 
 
 def button_press(user_id: int, data: str) -> dict[str, Any]:
     """A callback query from an inline button the bot sent to this user."""
-    return {"callback_query": {
-        "id": f"cq-{next(_message_ids)}", "from": user(user_id), "chat_instance": "1",
-        "data": data,
-        "message": {"message_id": next(_message_ids), "date": int(time.time()),
-                    "chat": private_chat(user_id), "from": BOT_USER, "text": "..."},
-    }}
+    return {
+        "callback_query": {
+            "id": f"cq-{next(_message_ids)}",
+            "from": user(user_id),
+            "chat_instance": "1",
+            "data": data,
+            "message": {
+                "message_id": next(_message_ids),
+                "date": int(time.time()),
+                "chat": private_chat(user_id),
+                "from": BOT_USER,
+                "text": "...",
+            },
+        }
+    }

@@ -73,13 +73,18 @@ SEND_ATTEMPTS = 5
 TYPING_REFRESH_SECONDS = 4.0
 
 NOT_TEXT = "Şimdilik yalnızca yazılı mesajları anlayabiliyorum. Sorunu yazarak sorar mısın?"
-EDITED = ("Düzenlenen mesajlara yeniden yanıt veremiyorum. Sorunu yeni bir mesaj olarak "
-          "yazabilirsin.")
-GROUPS_ONLY_PRIVATE = ("Kişisel bilgilerini korumak için yalnızca özel sohbette yanıt "
-                       "veriyorum. Bana doğrudan mesaj yazabilirsin.")
-UNKNOWN_COMMAND = ("Bu komutu tanımıyorum. Kullanabileceğin komutlar: /yardim (neler "
-                   "sorabileceğin), /bagla (hesabını bağlama), /iptal (konuşmayı baştan "
-                   "başlatma). Sorunu kendi cümlelerinle de yazabilirsin.")
+EDITED = (
+    "Düzenlenen mesajlara yeniden yanıt veremiyorum. Sorunu yeni bir mesaj olarak yazabilirsin."
+)
+GROUPS_ONLY_PRIVATE = (
+    "Kişisel bilgilerini korumak için yalnızca özel sohbette yanıt "
+    "veriyorum. Bana doğrudan mesaj yazabilirsin."
+)
+UNKNOWN_COMMAND = (
+    "Bu komutu tanımıyorum. Kullanabileceğin komutlar: /yardim (neler "
+    "sorabileceğin), /bagla (hesabını bağlama), /iptal (konuşmayı baştan "
+    "başlatma). Sorunu kendi cümlelerinle de yazabilirsin."
+)
 UNAVAILABLE = "Şu anda yanıt veremiyorum. Lütfen biraz sonra tekrar dene."
 STALE_BUTTON = "Bu düğmenin süresi dolmuş. Sorunu yazabilir ya da /yardim komutunu kullanabilirsin."
 COMMANDS = (
@@ -127,8 +132,9 @@ class RasaBridge:
         if self._session is not None:
             await self._session.close()
 
-    async def message(self, user_id: int, *, text: str | None = None,
-                      payload: str | None = None) -> list[BotMessage]:
+    async def message(
+        self, user_id: int, *, text: str | None = None, payload: str | None = None
+    ) -> list[BotMessage]:
         """The assistant's replies to a typed text or a pressed button's payload."""
         body: dict[str, Any] = {"user_id": user_id}
         body.update({"text": text} if payload is None else {"payload": payload})
@@ -141,8 +147,10 @@ class RasaBridge:
     async def _post(self, body: dict[str, Any]) -> list[BotMessage]:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                headers=self._headers, timeout=self._timeout,
-                connector=aiohttp.TCPConnector(force_close=True))
+                headers=self._headers,
+                timeout=self._timeout,
+                connector=aiohttp.TCPConnector(force_close=True),
+            )
         try:
             async with self._session.post(self.url, json=body) as reply:
                 if reply.status == 422:
@@ -153,8 +161,10 @@ class RasaBridge:
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, KeyError) as error:
             raise BridgeUnavailable(f"{error.__class__.__name__}: {error}") from error
         return [
-            BotMessage(m.get("text") or "",
-                       tuple((b["title"], b["payload"]) for b in m.get("buttons") or []))
+            BotMessage(
+                m.get("text") or "",
+                tuple((b["title"], b["payload"]) for b in m.get("buttons") or []),
+            )
             for m in messages
         ]
 
@@ -176,8 +186,10 @@ def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str
         while telegram_length(rest[:end]) > limit:
             end -= max(1, (telegram_length(rest[:end]) - limit) // 2)
         window = rest[:end]
-        cut = next((i for i in (window.rfind(sep) for sep in ("\n\n", "\n", " "))
-                    if i > len(window) // 2), end)
+        cut = next(
+            (i for i in (window.rfind(sep) for sep in ("\n\n", "\n", " ")) if i > len(window) // 2),
+            end,
+        )
         pieces.append(window[:cut].rstrip())
         rest = rest[cut:].lstrip()
     if rest:
@@ -240,25 +252,36 @@ class ButtonPayloads:
 async def deliver(application: Application, chat_id: int, message: BotMessage) -> None:
     """Sends one assistant message: escaped text, split if long, buttons on the last piece."""
     payloads: ButtonPayloads = application.bot_data["payloads"]
-    keyboard = InlineKeyboardMarkup([
-        [InlineKeyboardButton(title, callback_data=payloads.callback_data(payload))]
-        for title, payload in message.buttons
-    ]) if message.buttons else None
+    keyboard = (
+        InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(title, callback_data=payloads.callback_data(payload))]
+                for title, payload in message.buttons
+            ]
+        )
+        if message.buttons
+        else None
+    )
     pieces = split_text(message.text)
     for number, piece in enumerate(pieces, start=1):
         markup = keyboard if number == len(pieces) else None
-        await with_retry(lambda piece=piece, markup=markup: application.bot.send_message(
-            chat_id, html.escape(piece, quote=False), parse_mode=ParseMode.HTML,
-            reply_markup=markup,
-        ))
+        await with_retry(
+            lambda piece=piece, markup=markup: application.bot.send_message(
+                chat_id,
+                html.escape(piece, quote=False),
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+            )
+        )
 
 
 async def _say(update: Update, text: str) -> None:
     """A short answer of this process itself (not from Rasa)."""
     chat = update.effective_chat
     if chat is not None:
-        await with_retry(lambda: chat.send_message(html.escape(text, quote=False),
-                                                   parse_mode=ParseMode.HTML))
+        await with_retry(
+            lambda: chat.send_message(html.escape(text, quote=False), parse_mode=ParseMode.HTML)
+        )
 
 
 @contextlib.asynccontextmanager
@@ -283,8 +306,13 @@ async def typing(application: Application, chat_id: int) -> AsyncIterator[None]:
             await task
 
 
-async def converse(update: Update, context: ContextTypes.DEFAULT_TYPE, *,
-                   text: str | None = None, payload: str | None = None) -> None:
+async def converse(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    *,
+    text: str | None = None,
+    payload: str | None = None,
+) -> None:
     """Hands a message of the update's user to Rasa and sends the replies to the chat."""
     user, chat = update.effective_user, update.effective_chat
     bridge: RasaBridge = context.bot_data["bridge"]
@@ -378,8 +406,11 @@ async def on_group_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Logs the error; the user of a private chat hears that something went wrong."""
     logger.error("update failed", exc_info=context.error)
-    if isinstance(update, Update) and update.effective_chat is not None \
-            and update.effective_chat.type == "private":
+    if (
+        isinstance(update, Update)
+        and update.effective_chat is not None
+        and update.effective_chat.type == "private"
+    ):
         with contextlib.suppress(TelegramError):
             await _say(update, UNAVAILABLE)
 
@@ -425,7 +456,6 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         """Nothing to free."""
 
 
-
 def build_application(settings: Settings, bridge: RasaBridge) -> Application:
     """The python-telegram-bot application with every handler of the assistant."""
     builder = (
@@ -440,30 +470,35 @@ def build_application(settings: Settings, bridge: RasaBridge) -> Application:
     if settings.telegram_webhook_url:
         builder = builder.updater(None)
     application = builder.build()
-    application.bot_data.update(bridge=bridge, payloads=ButtonPayloads(),
-                                typing_delay=settings.telegram_typing_delay_seconds)
+    application.bot_data.update(
+        bridge=bridge,
+        payloads=ButtonPayloads(),
+        typing_delay=settings.telegram_typing_delay_seconds,
+    )
 
     private = filters.ChatType.PRIVATE
     new_message = filters.UpdateType.MESSAGE
-    application.add_handlers([
-        CommandHandler("start", on_start, filters=private & new_message),
-        CommandHandler("bagla", on_link, filters=private & new_message),
-        CommandHandler("yardim", on_help, filters=private & new_message),
-        CommandHandler("iptal", on_cancel, filters=private & new_message),
-        MessageHandler(private & new_message & filters.COMMAND, on_unknown_command),
-        MessageHandler(private & new_message & filters.TEXT, on_text),
-        MessageHandler(private & new_message, on_not_text),
-        MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, on_edited),
-        MessageHandler(filters.ChatType.GROUPS & new_message & filters.COMMAND,
-                       on_group_command),
-        CallbackQueryHandler(on_button),
-    ])
+    application.add_handlers(
+        [
+            CommandHandler("start", on_start, filters=private & new_message),
+            CommandHandler("bagla", on_link, filters=private & new_message),
+            CommandHandler("yardim", on_help, filters=private & new_message),
+            CommandHandler("iptal", on_cancel, filters=private & new_message),
+            MessageHandler(private & new_message & filters.COMMAND, on_unknown_command),
+            MessageHandler(private & new_message & filters.TEXT, on_text),
+            MessageHandler(private & new_message, on_not_text),
+            MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, on_edited),
+            MessageHandler(
+                filters.ChatType.GROUPS & new_message & filters.COMMAND, on_group_command
+            ),
+            CallbackQueryHandler(on_button),
+        ]
+    )
     application.add_error_handler(on_error)
     return application
 
 
-async def start_webhook(application: Application, settings: Settings,
-                        secret: str) -> web.AppRunner:
+async def start_webhook(application: Application, settings: Settings, secret: str) -> web.AppRunner:
     """Serves TELEGRAM_WEBHOOK_URL's path; only requests with Telegram's secret header pass."""
 
     async def receive(request: web.Request) -> web.Response:
@@ -483,9 +518,13 @@ async def start_webhook(application: Application, settings: Settings,
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.telegram_webhook_port).start()
-    await with_retry(lambda: application.bot.set_webhook(
-        settings.telegram_webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES,
-    ))
+    await with_retry(
+        lambda: application.bot.set_webhook(
+            settings.telegram_webhook_url,
+            secret_token=secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    )
     return runner
 
 
@@ -517,18 +556,25 @@ async def serve(settings: Settings) -> None:
         await application.start()
         if settings.telegram_webhook_url:
             webhook = await start_webhook(application, settings, webhook_secret)
-            logger.info("Telegram: webhook on %s:%s for %s", settings.host,
-                        settings.telegram_webhook_port, settings.telegram_webhook_url)
+            logger.info(
+                "Telegram: webhook on %s:%s for %s",
+                settings.host,
+                settings.telegram_webhook_port,
+                settings.telegram_webhook_url,
+            )
         else:
             await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
             logger.info("Telegram: long polling")
         freeze_startup_heap()
-        scheduler = asyncio.create_task(reminders.run_forever(
-            shared_database(), bridge,
-            lambda chat_id, message: deliver(application, chat_id, message),
-            dt.timedelta(hours=settings.reminder_window_hours),
-            settings.reminder_interval_seconds,
-        ))
+        scheduler = asyncio.create_task(
+            reminders.run_forever(
+                shared_database(),
+                bridge,
+                lambda chat_id, message: deliver(application, chat_id, message),
+                dt.timedelta(hours=settings.reminder_window_hours),
+                settings.reminder_interval_seconds,
+            )
+        )
         await stop.wait()
         scheduler.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -63,10 +63,14 @@ def _user_id(body: dict[str, Any]) -> int | None:
 
 
 def _reply(messages: list[dict[str, Any]]) -> HTTPResponse:
-    return response.json({"messages": [
-        {"text": message.get("text") or "", "buttons": message.get("buttons") or []}
-        for message in messages
-    ]})
+    return response.json(
+        {
+            "messages": [
+                {"text": message.get("text") or "", "buttons": message.get("buttons") or []}
+                for message in messages
+            ]
+        }
+    )
 
 
 class TelegramBridgeInput(InputChannel):
@@ -89,9 +93,7 @@ class TelegramBridgeInput(InputChannel):
         given = request.headers.get(SECRET_HEADER, "").encode()
         return self.secret is not None and hmac.compare_digest(given, self.secret.encode())
 
-    def blueprint(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> Blueprint:
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The webhook that our Telegram process posts to."""
         bridge = Blueprint("telegram_bridge_webhook", __name__)
 
@@ -106,8 +108,9 @@ class TelegramBridgeInput(InputChannel):
             collector = CollectingOutputChannel()
             try:
                 if "reminder_offer_id" in body:
-                    return await self._remind(request, user_id, body["reminder_offer_id"],
-                                              collector)
+                    return await self._remind(
+                        request, user_id, body["reminder_offer_id"], collector
+                    )
                 text, payload = body.get("text"), body.get("payload")
                 if isinstance(text, str) and payload is None:
                     if is_intent_syntax(text):
@@ -119,8 +122,9 @@ class TelegramBridgeInput(InputChannel):
                     message = payload
                 else:
                     return response.json({"error": "give text or payload"}, status=400)
-                await on_new_message(UserMessage(message, collector, sender_id(user_id),
-                                                 input_channel=INPUT_CHANNEL))
+                await on_new_message(
+                    UserMessage(message, collector, sender_id(user_id), input_channel=INPUT_CHANNEL)
+                )
             except Exception:  # whatever failed, the Telegram process asks the user to retry
                 logger.exception("telegram bridge: message of %s failed", sender_id(user_id))
                 return response.json({"error": "failed"}, status=500)
@@ -128,8 +132,9 @@ class TelegramBridgeInput(InputChannel):
 
         return bridge
 
-    async def _remind(self, request: Request, user_id: int, offer_id: Any,
-                      collector: CollectingOutputChannel) -> HTTPResponse:
+    async def _remind(
+        self, request: Request, user_id: int, offer_id: Any, collector: CollectingOutputChannel
+    ) -> HTTPResponse:
         """Triggers the reminder intent for one offer, as Rasa's trigger_intent endpoint does."""
         if isinstance(offer_id, bool) or not isinstance(offer_id, int):
             return response.json({"error": "reminder_offer_id must be an integer"}, status=400)
@@ -139,7 +144,10 @@ class TelegramBridgeInput(InputChannel):
             tracker = await agent.processor.fetch_tracker_and_update_session(
                 conversation, collector
             )
-            await agent.trigger_intent(REMINDER_INTENT, [{"entity": "offer_id",
-                                                          "value": str(offer_id)}],
-                                       collector, tracker)
+            await agent.trigger_intent(
+                REMINDER_INTENT,
+                [{"entity": "offer_id", "value": str(offer_id)}],
+                collector,
+                tracker,
+            )
         return _reply(collector.messages)

@@ -27,9 +27,13 @@ def _seconds(value: object, default: float | None) -> float | None:
 class AiohttpRequest(BaseRequest):
     """Bot API requests over one pooled aiohttp session."""
 
-    def __init__(self, connection_pool_size: int = 256, read_timeout: float = DEFAULT_TIMEOUT,
-                 connect_timeout: float = DEFAULT_TIMEOUT,
-                 pool_timeout: float = 1.0) -> None:
+    def __init__(
+        self,
+        connection_pool_size: int = 256,
+        read_timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float = DEFAULT_TIMEOUT,
+        pool_timeout: float = 1.0,
+    ) -> None:
         """Like HTTPXRequest's defaults: 5 s to connect and to read, 1 s to get a connection."""
         self._pool_size = connection_pool_size
         self._read_timeout = read_timeout
@@ -47,7 +51,8 @@ class AiohttpRequest(BaseRequest):
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._pool_size),
-                headers={"User-Agent": self.USER_AGENT})
+                headers={"User-Agent": self.USER_AGENT},
+            )
 
     async def shutdown(self) -> None:
         """Closes the session and its connections."""
@@ -79,15 +84,21 @@ class AiohttpRequest(BaseRequest):
             for name, value in files.items():
                 if isinstance(value, tuple):
                     filename, content, *content_type = value
-                    data.add_field(name, content, filename=filename,
-                                   content_type=content_type[0] if content_type else None)
+                    data.add_field(
+                        name,
+                        content,
+                        filename=filename,
+                        content_type=content_type[0] if content_type else None,
+                    )
                 else:
                     data.add_field(name, value)
         pool = _seconds(pool_timeout, self._pool_timeout)
         connect = _seconds(connect_timeout, self._connect_timeout)
         timeout = aiohttp.ClientTimeout(
             connect=None if pool is None or connect is None else pool + connect,
-            sock_connect=connect, sock_read=_seconds(read_timeout, self._read_timeout))
+            sock_connect=connect,
+            sock_read=_seconds(read_timeout, self._read_timeout),
+        )
         try:
             async with self._session.request(method, url, data=data, timeout=timeout) as reply:
                 return reply.status, await reply.read()

@@ -45,8 +45,10 @@ BOT_EVENT = "bot_uttered"
 # Larger socket.io packets close the connection; the widget never sends them (it says why).
 MAX_PACKET_BYTES = 100_000
 MAX_CLIENT_METADATA_CHARS = 2_000
-REFUSED_TOKEN = ("Oturumun doğrulanamadı ya da süresi doldu. Sayfayı yenileyip tekrar dene; "
-                 "sorun sürerse portaldan çıkış yapıp yeniden giriş yap.")
+REFUSED_TOKEN = (
+    "Oturumun doğrulanamadı ya da süresi doldu. Sayfayı yenileyip tekrar dene; "
+    "sorun sürerse portaldan çıkış yapıp yeniden giriş yap."
+)
 
 
 @dataclass(frozen=True)
@@ -106,14 +108,20 @@ class WebChatOutput(OutputChannel):
         """A text; the widget shows it as text (never as HTML)."""
         await self._emit(recipient_id, {"text": text})
 
-    async def send_text_with_buttons(self, recipient_id: str, text: str,
-                                     buttons: list[dict[str, Any]], **kwargs: Any) -> None:
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
         """A text with buttons; pressing one sends its payload."""
-        await self._emit(recipient_id, {
-            "text": text,
-            "buttons": [{"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
-                        for b in buttons],
-        })
+        await self._emit(
+            recipient_id,
+            {
+                "text": text,
+                "buttons": [
+                    {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+                    for b in buttons
+                ],
+            },
+        )
 
 
 class WebChatInput(InputChannel):
@@ -130,11 +138,15 @@ class WebChatInput(InputChannel):
         settings = load_settings()
         if not settings.portal_jwt_secret:
             logger.warning("PORTAL_JWT_SECRET is not set: every web chat visitor is anonymous")
-        return cls(settings.portal_jwt_secret, settings.portal_origins,
-                   (credentials or {}).get("socketio_path", "/socket.io"))
+        return cls(
+            settings.portal_jwt_secret,
+            settings.portal_origins,
+            (credentials or {}).get("socketio_path", "/socket.io"),
+        )
 
-    def __init__(self, secret: str, allowed_origins: list[str],
-                 socketio_path: str = "/socket.io") -> None:
+    def __init__(
+        self, secret: str, allowed_origins: list[str], socketio_path: str = "/socket.io"
+    ) -> None:
         """A channel verifying tokens with `secret`, open to browsers of `allowed_origins`."""
         self.secret = secret
         self.allowed_origins = allowed_origins
@@ -148,8 +160,11 @@ class WebChatInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The socket.io server, attached to Rasa's Sanic app, and a health route."""
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.allowed_origins,
-                          max_http_buffer_size=MAX_PACKET_BYTES)
+        sio = AsyncServer(
+            async_mode="sanic",
+            cors_allowed_origins=self.allowed_origins,
+            max_http_buffer_size=MAX_PACKET_BYTES,
+        )
         self.sio = sio
         webhook = SocketBlueprint(sio, self.socketio_path, "webchat_webhook", __name__)
 
@@ -175,12 +190,14 @@ class WebChatInput(InputChannel):
                 return
             data = data if isinstance(data, dict) else {}
             text = data.get("message")
-            await on_new_message(UserMessage(
-                text if isinstance(text, str) else "",
-                WebChatOutput(sio),
-                session.sender_id,
-                input_channel=self.name(),
-                metadata=message_metadata(session, data),
-            ))
+            await on_new_message(
+                UserMessage(
+                    text if isinstance(text, str) else "",
+                    WebChatOutput(sio),
+                    session.sender_id,
+                    input_channel=self.name(),
+                    metadata=message_metadata(session, data),
+                )
+            )
 
         return webhook

@@ -23,8 +23,11 @@ class CalendarEntry:
 def calendars(db: Database, student_id: int) -> list[CalendarEntry]:
     """The student's calendars by priority."""
     query = (
-        select(AvailabilityCalendar.priority, AvailabilityCalendar.start_date,
-               AvailabilityCalendar.end_date)
+        select(
+            AvailabilityCalendar.priority,
+            AvailabilityCalendar.start_date,
+            AvailabilityCalendar.end_date,
+        )
         .where(AvailabilityCalendar.student_id == student_id)
         .order_by(AvailabilityCalendar.priority)
     )

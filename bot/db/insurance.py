@@ -59,8 +59,9 @@ def approved_programs(db: Database, student_id: int) -> list[ApprovedProgram]:
         }
         if steps:
             for offer_id, step, completed_at in session.execute(
-                select(InsuranceStep.offer_id, InsuranceStep.step, InsuranceStep.completed_at)
-                .where(InsuranceStep.offer_id.in_(steps))
+                select(
+                    InsuranceStep.offer_id, InsuranceStep.step, InsuranceStep.completed_at
+                ).where(InsuranceStep.offer_id.in_(steps))
             ):
                 steps[offer_id][step] = completed_at
     return [

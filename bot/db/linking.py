@@ -48,8 +48,14 @@ def issue_code(db: Database, student_id: int, now: dt.datetime) -> str:
     with db.session() as session:
         if session.get(Student, student_id) is None:
             raise LookupError(f"no student with id {student_id}")
-        session.add(LinkCode(student_id=student_id, code_hash=hash_code(code), created_at=now,
-                             expires_at=now + CODE_LIFETIME))
+        session.add(
+            LinkCode(
+                student_id=student_id,
+                code_hash=hash_code(code),
+                created_at=now,
+                expires_at=now + CODE_LIFETIME,
+            )
+        )
     return code
 
 
@@ -84,20 +90,28 @@ def redeem_code(
 
         if attempts:
             session.delete(attempts)
-        session.execute(delete(ChatIdentity).where(
-            ChatIdentity.channel == channel, ChatIdentity.external_user_id == external_user_id
-        ))
-        session.add(ChatIdentity(channel=channel, external_user_id=external_user_id,
-                                 student_id=link_code.student_id, linked_at=now))
+        session.execute(
+            delete(ChatIdentity).where(
+                ChatIdentity.channel == channel, ChatIdentity.external_user_id == external_user_id
+            )
+        )
+        session.add(
+            ChatIdentity(
+                channel=channel,
+                external_user_id=external_user_id,
+                student_id=link_code.student_id,
+                linked_at=now,
+            )
+        )
         return LinkResult(LinkOutcome.LINKED, student_id=link_code.student_id)
 
 
-def _record_failure(session, channel: str, external_user_id: str, failure: LinkOutcome,
-                    now: dt.datetime) -> LinkResult:
+def _record_failure(
+    session, channel: str, external_user_id: str, failure: LinkOutcome, now: dt.datetime
+) -> LinkResult:
     attempts = session.get(LinkAttempts, (channel, external_user_id))
     if attempts is None:
-        attempts = LinkAttempts(channel=channel, external_user_id=external_user_id,
-                                failed_count=0)
+        attempts = LinkAttempts(channel=channel, external_user_id=external_user_id, failed_count=0)
         session.add(attempts)
     attempts.failed_count += 1
     if attempts.failed_count >= MAX_FAILED_TRIES:
@@ -120,7 +134,9 @@ def linked_student(db: Database, channel: str, external_user_id: str) -> int | N
 def unlink(db: Database, channel: str, external_user_id: str) -> bool:
     """Removes the link of this chat identity; False if there was none."""
     with db.session() as session:
-        removed = session.execute(delete(ChatIdentity).where(
-            ChatIdentity.channel == channel, ChatIdentity.external_user_id == external_user_id
-        )).rowcount
+        removed = session.execute(
+            delete(ChatIdentity).where(
+                ChatIdentity.channel == channel, ChatIdentity.external_user_id == external_user_id
+            )
+        ).rowcount
     return removed > 0

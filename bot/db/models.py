@@ -68,7 +68,11 @@ def utc_now() -> dt.datetime:
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
     """A portable enum column: VARCHAR plus a CHECK constraint, values as stored strings."""
     return Enum(
-        cls, name=name, native_enum=False, create_constraint=True, length=32,
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
     )
@@ -219,8 +223,7 @@ class Offer(Base):
     city = Column(String(60), nullable=False)
     note = Column(Text, nullable=False, default="")
     response_deadline = Column(UtcDateTime, nullable=False)
-    status = Column(_enum(OfferStatus, "offer_status"), nullable=False,
-                    default=OfferStatus.PENDING)
+    status = Column(_enum(OfferStatus, "offer_status"), nullable=False, default=OfferStatus.PENDING)
     created_at = Column(UtcDateTime, nullable=False, default=utc_now)
     status_changed_at = Column(UtcDateTime, nullable=False, default=utc_now)
 
@@ -276,8 +279,11 @@ class Interview(Base):
     offer_id = Column(ForeignKey("offers.id"), nullable=False)
     scheduled_at = Column(UtcDateTime, nullable=False)
     mode = Column(_enum(InterviewMode, "interview_mode"), nullable=False)
-    status = Column(_enum(InterviewStatus, "interview_status"), nullable=False,
-                    default=InterviewStatus.SCHEDULED)
+    status = Column(
+        _enum(InterviewStatus, "interview_status"),
+        nullable=False,
+        default=InterviewStatus.SCHEDULED,
+    )
 
 
 class TalentPoolEntry(Base):
@@ -357,8 +363,7 @@ class StaffSession(Base):
 
     __tablename__ = "staff_sessions"
     token_hash = Column(String(64), primary_key=True)
-    staff_id = Column(ForeignKey("staff_users.id", ondelete="CASCADE"), nullable=False,
-                      index=True)
+    staff_id = Column(ForeignKey("staff_users.id", ondelete="CASCADE"), nullable=False, index=True)
     csrf_token = Column(String(64), nullable=False)
     created_at = Column(UtcDateTime, nullable=False, default=utc_now)
     expires_at = Column(UtcDateTime, nullable=False)
@@ -396,8 +401,9 @@ class ReviewMessage(Base):
         CheckConstraint("kind IN ('user', 'bot')", name="kind_known"),
     )
     id = Column(Integer, primary_key=True)
-    conversation_id = Column(ForeignKey("review_conversations.id", ondelete="CASCADE"),
-                             nullable=False)
+    conversation_id = Column(
+        ForeignKey("review_conversations.id", ondelete="CASCADE"), nullable=False
+    )
     position = Column(Integer, nullable=False)
     sent_at = Column(UtcDateTime, nullable=False, index=True)
     kind = Column(String(4), nullable=False)
@@ -414,8 +420,9 @@ class ReviewTag(Base):
     """A tag staff put on a conversation."""
 
     __tablename__ = "review_tags"
-    conversation_id = Column(ForeignKey("review_conversations.id", ondelete="CASCADE"),
-                             primary_key=True)
+    conversation_id = Column(
+        ForeignKey("review_conversations.id", ondelete="CASCADE"), primary_key=True
+    )
     tag = Column(String(50), primary_key=True, index=True)
 
 
@@ -424,8 +431,9 @@ class ReviewNote(Base):
 
     __tablename__ = "review_notes"
     id = Column(Integer, primary_key=True)
-    conversation_id = Column(ForeignKey("review_conversations.id", ondelete="CASCADE"),
-                             nullable=False, index=True)
+    conversation_id = Column(
+        ForeignKey("review_conversations.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     staff_id = Column(ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True)
     text = Column(Text, nullable=False)
     created_at = Column(UtcDateTime, nullable=False, default=utc_now)
@@ -440,6 +448,7 @@ class ReviewCorrection(Base):
     faq_key = Column(String(100), nullable=True)
     staff_id = Column(ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True)
     created_at = Column(UtcDateTime, nullable=False, default=utc_now)
+
 
 # --- Reminders (bot/db/reminders.py) --------------------------------------------------------
 

@@ -63,27 +63,45 @@ def _contact_columns(contact: Any) -> tuple[Any, ...]:
 _RESPONSIBLE = aliased(EmployerContact, name="responsible")
 _SENDER = aliased(EmployerContact, name="sender")
 _OFFER_DETAILS = (
-    select(Offer.id, Employer.name, Employer.employee_count, Offer.program_type, Offer.rank,
-           Offer.status, Offer.start_date, Offer.end_date, Offer.city, Offer.note,
-           Offer.response_deadline, *_contact_columns(_RESPONSIBLE), *_contact_columns(_SENDER))
+    select(
+        Offer.id,
+        Employer.name,
+        Employer.employee_count,
+        Offer.program_type,
+        Offer.rank,
+        Offer.status,
+        Offer.start_date,
+        Offer.end_date,
+        Offer.city,
+        Offer.note,
+        Offer.response_deadline,
+        *_contact_columns(_RESPONSIBLE),
+        *_contact_columns(_SENDER),
+    )
     .join(Employer, Offer.employer_id == Employer.id)
     .join(_RESPONSIBLE, Offer.responsible_contact_id == _RESPONSIBLE.id)
     .join(_SENDER, Offer.sender_contact_id == _SENDER.id)
 )
 
 
-def _student_offers(db: Database, student_id: int, *conditions: Any,
-                    order_by: Sequence[Any]) -> list[OfferDetails]:
+def _student_offers(
+    db: Database, student_id: int, *conditions: Any, order_by: Sequence[Any]
+) -> list[OfferDetails]:
     query = _OFFER_DETAILS.where(Offer.student_id == student_id, *conditions).order_by(*order_by)
     with db.reading() as session:
-        return [OfferDetails(*row[:11], Contact(*row[11:15]), Contact(*row[15:19]))
-                for row in session.execute(query)]
+        return [
+            OfferDetails(*row[:11], Contact(*row[11:15]), Contact(*row[15:19]))
+            for row in session.execute(query)
+        ]
 
 
 def pending_offers(db: Database, student_id: int, now: dt.datetime) -> list[OfferDetails]:
     """The student's offers still open for an answer, soonest deadline first."""
     return _student_offers(
-        db, student_id, Offer.status == OfferStatus.PENDING, Offer.response_deadline > now,
+        db,
+        student_id,
+        Offer.status == OfferStatus.PENDING,
+        Offer.response_deadline > now,
         order_by=(Offer.response_deadline, Offer.id),
     )
 
@@ -96,15 +114,20 @@ def student_offers(db: Database, student_id: int) -> list[OfferDetails]:
 # An internship the student said yes to, on its way to (or through) the program: the stipend
 # rule applies to it.
 ACCEPTED_STATUSES = (
-    OfferStatus.ACCEPTED, OfferStatus.ADDITIONAL_EVALUATION, OfferStatus.FINAL_APPROVAL,
-    OfferStatus.STARTED, OfferStatus.COMPLETED,
+    OfferStatus.ACCEPTED,
+    OfferStatus.ADDITIONAL_EVALUATION,
+    OfferStatus.FINAL_APPROVAL,
+    OfferStatus.STARTED,
+    OfferStatus.COMPLETED,
 )
 
 
 def accepted_internships(db: Database, student_id: int) -> list[OfferDetails]:
     """The student's accepted internships (not shadowing or training), newest first."""
     return _student_offers(
-        db, student_id, Offer.program_type == ProgramType.INTERNSHIP,
+        db,
+        student_id,
+        Offer.program_type == ProgramType.INTERNSHIP,
         Offer.status.in_(ACCEPTED_STATUSES),
         order_by=(Offer.created_at.desc(), Offer.id.desc()),
     )

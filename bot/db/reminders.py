@@ -43,8 +43,9 @@ def due_reminders(db: Database, now: dt.datetime, window: dt.timedelta) -> list[
             ChatIdentity.channel == TELEGRAM,
             OfferReminder.offer_id.is_(None),
         )
-        .order_by(Offer.response_deadline, Offer.id, ChatIdentity.linked_at.desc(),
-                  ChatIdentity.id.desc())
+        .order_by(
+            Offer.response_deadline, Offer.id, ChatIdentity.linked_at.desc(), ChatIdentity.id.desc()
+        )
     )
     with db.session() as session:
         due: dict[int, DueReminder] = {}
@@ -57,9 +58,14 @@ def claim(db: Database, reminder: DueReminder, now: dt.datetime) -> bool:
     """Claims the offer's reminder for this chat; False if it was claimed already."""
     try:
         with db.session() as session:
-            session.add(OfferReminder(offer_id=reminder.offer_id, channel=TELEGRAM,
-                                      external_user_id=reminder.telegram_user_id,
-                                      claimed_at=now))
+            session.add(
+                OfferReminder(
+                    offer_id=reminder.offer_id,
+                    channel=TELEGRAM,
+                    external_user_id=reminder.telegram_user_id,
+                    claimed_at=now,
+                )
+            )
     except IntegrityError:
         return False
     return True
@@ -68,12 +74,16 @@ def claim(db: Database, reminder: DueReminder, now: dt.datetime) -> bool:
 def mark_sent(db: Database, offer_id: int, now: dt.datetime) -> None:
     """Records that the claimed reminder reached the chat."""
     with db.session() as session:
-        session.execute(update(OfferReminder).where(OfferReminder.offer_id == offer_id)
-                        .values(sent_at=now))
+        session.execute(
+            update(OfferReminder).where(OfferReminder.offer_id == offer_id).values(sent_at=now)
+        )
 
 
 def release(db: Database, offer_id: int) -> None:
     """Gives up a claim whose reminder was not delivered, so a later check may try again."""
     with db.session() as session:
-        session.execute(delete(OfferReminder).where(OfferReminder.offer_id == offer_id,
-                                                    OfferReminder.sent_at.is_(None)))
+        session.execute(
+            delete(OfferReminder).where(
+                OfferReminder.offer_id == offer_id, OfferReminder.sent_at.is_(None)
+            )
+        )

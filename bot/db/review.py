@@ -78,11 +78,18 @@ def _understanding(parse_data: dict[str, Any]) -> tuple[str | None, str | None, 
     confidence = (parse_data.get("intent") or {}).get("confidence")
     faq_key = None
     if intent == "choose_faq":
-        faq_key = next((entity.get("value") for entity in parse_data.get("entities") or []
-                        if entity.get("entity") == "faq_key"), None)
+        faq_key = next(
+            (
+                entity.get("value")
+                for entity in parse_data.get("entities") or []
+                if entity.get("entity") == "faq_key"
+            ),
+            None,
+        )
     if intent == "faq":
         response = ((parse_data.get("response_selector") or {}).get("faq") or {}).get(
-            "response") or {}
+            "response"
+        ) or {}
         key = response.get("intent_response_key") or ""
         faq_key = key.removeprefix("faq/") or None
         if response.get("confidence") is not None and confidence is not None:
@@ -95,23 +102,39 @@ _CONVERSATIONS = ReviewConversation.__table__
 _MESSAGES = ReviewMessage.__table__
 _CHAT_LINKED = select(ChatIdentity.__table__.c.student_id).where(
     ChatIdentity.__table__.c.channel == bindparam("channel"),
-    ChatIdentity.__table__.c.external_user_id == bindparam("external_user_id"))
+    ChatIdentity.__table__.c.external_user_id == bindparam("external_user_id"),
+)
 _LATEST_CONVERSATION = (
-    select(_CONVERSATIONS.c.id, _CONVERSATIONS.c.last_event_at, _CONVERSATIONS.c.turns,
-           _CONVERSATIONS.c.min_confidence, _CONVERSATIONS.c.fell_back,
-           _CONVERSATIONS.c.asked_human, _CONVERSATIONS.c.linked,
-           select(func.coalesce(func.max(_MESSAGES.c.position), 0))
-           .where(_MESSAGES.c.conversation_id == _CONVERSATIONS.c.id)
-           .scalar_subquery().label("position"))
+    select(
+        _CONVERSATIONS.c.id,
+        _CONVERSATIONS.c.last_event_at,
+        _CONVERSATIONS.c.turns,
+        _CONVERSATIONS.c.min_confidence,
+        _CONVERSATIONS.c.fell_back,
+        _CONVERSATIONS.c.asked_human,
+        _CONVERSATIONS.c.linked,
+        select(func.coalesce(func.max(_MESSAGES.c.position), 0))
+        .where(_MESSAGES.c.conversation_id == _CONVERSATIONS.c.id)
+        .scalar_subquery()
+        .label("position"),
+    )
     .where(_CONVERSATIONS.c.sender_id == bindparam("sender_id"))
     .order_by(_CONVERSATIONS.c.started_at.desc(), _CONVERSATIONS.c.id.desc())
-    .limit(1))
+    .limit(1)
+)
 _INSERT_CONVERSATION = insert(_CONVERSATIONS)
 _UPDATE_CONVERSATION = (
-    update(_CONVERSATIONS).where(_CONVERSATIONS.c.id == bindparam("conversation_id"))
-    .values(last_event_at=bindparam("last_event_at"), turns=bindparam("turns"),
-            min_confidence=bindparam("min_confidence"), fell_back=bindparam("fell_back"),
-            asked_human=bindparam("asked_human"), linked=bindparam("linked")))
+    update(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.id == bindparam("conversation_id"))
+    .values(
+        last_event_at=bindparam("last_event_at"),
+        turns=bindparam("turns"),
+        min_confidence=bindparam("min_confidence"),
+        fell_back=bindparam("fell_back"),
+        asked_human=bindparam("asked_human"),
+        linked=bindparam("linked"),
+    )
+)
 _INSERT_MESSAGE = insert(_MESSAGES)
 
 
@@ -121,9 +144,16 @@ def _is_linked(connection: Connection, sender_id: str) -> bool:
         return False
     if identity.channel is Channel.WEB:
         return True
-    return connection.execute(_CHAT_LINKED, {
-        "channel": identity.channel.value, "external_user_id": identity.external_user_id,
-    }).first() is not None
+    return (
+        connection.execute(
+            _CHAT_LINKED,
+            {
+                "channel": identity.channel.value,
+                "external_user_id": identity.external_user_id,
+            },
+        ).first()
+        is not None
+    )
 
 
 @dataclasses.dataclass
@@ -141,9 +171,14 @@ class _IndexedConversation:
 
     def values(self) -> dict[str, Any]:
         """The columns the index keeps up to date."""
-        return {"last_event_at": self.last_event_at, "turns": self.turns,
-                "min_confidence": self.min_confidence, "fell_back": self.fell_back,
-                "asked_human": self.asked_human, "linked": self.linked}
+        return {
+            "last_event_at": self.last_event_at,
+            "turns": self.turns,
+            "min_confidence": self.min_confidence,
+            "fell_back": self.fell_back,
+            "asked_human": self.asked_human,
+            "linked": self.linked,
+        }
 
 
 def record_events(db: Database, sender_id: str, events: Sequence[dict[str, Any]]) -> None:
@@ -152,8 +187,7 @@ def record_events(db: Database, sender_id: str, events: Sequence[dict[str, Any]]
         index_events(session.connection(), sender_id, events)
 
 
-def index_events(connection: Connection, sender_id: str,
-                 events: Sequence[dict[str, Any]]) -> None:
+def index_events(connection: Connection, sender_id: str, events: Sequence[dict[str, Any]]) -> None:
     """Mirrors newly saved (masked) Rasa events of one sender into the review index, in
     `connection`'s transaction."""
     if not any(event.get("event") in ("user", "bot") for event in events):
@@ -162,9 +196,15 @@ def index_events(connection: Connection, sender_id: str,
     conversation: _IndexedConversation | None = None
     if latest is not None:
         conversation = _IndexedConversation(
-            latest.id, latest.last_event_at, latest.position,
-            latest.turns, latest.min_confidence, latest.fell_back, latest.asked_human,
-            latest.linked)
+            latest.id,
+            latest.last_event_at,
+            latest.position,
+            latest.turns,
+            latest.min_confidence,
+            latest.fell_back,
+            latest.asked_human,
+            latest.linked,
+        )
     linked = conversation.linked if conversation is not None and conversation.linked else None
     new_session = conversation is None
     last_action: str | None = None
@@ -172,8 +212,9 @@ def index_events(connection: Connection, sender_id: str,
 
     def store(finished: _IndexedConversation | None) -> None:
         if finished is not None and finished.id is not None:
-            connection.execute(_UPDATE_CONVERSATION,
-                            {"conversation_id": finished.id, **finished.values()})
+            connection.execute(
+                _UPDATE_CONVERSATION, {"conversation_id": finished.id, **finished.values()}
+            )
         if messages:
             connection.execute(_INSERT_MESSAGE, messages)
             messages.clear()
@@ -194,9 +235,15 @@ def index_events(connection: Connection, sender_id: str,
             if linked is None:
                 linked = _is_linked(connection, sender_id)
             conversation = _IndexedConversation(None, when, linked=linked)
-            conversation.id = connection.execute(_INSERT_CONVERSATION, {
-                "sender_id": sender_id, "channel": channel_of(sender_id), "started_at": when,
-                **conversation.values()}).inserted_primary_key[0]
+            conversation.id = connection.execute(
+                _INSERT_CONVERSATION,
+                {
+                    "sender_id": sender_id,
+                    "channel": channel_of(sender_id),
+                    "started_at": when,
+                    **conversation.values(),
+                },
+            ).inserted_primary_key[0]
             new_session = False
         assert conversation is not None  # a message always belongs to a conversation here
         if not conversation.linked:
@@ -205,22 +252,39 @@ def index_events(connection: Connection, sender_id: str,
             conversation.linked = linked
         conversation.position += 1
         conversation.last_event_at = max(conversation.last_event_at, when)
-        message = {"conversation_id": conversation.id, "position": conversation.position,
-                   "sent_at": when, "kind": kind, "text": event.get("text") or "",
-                   "folded_text": "", "intent": None, "faq_key": None, "confidence": None,
-                   "fell_back": False, "action": None}
+        message = {
+            "conversation_id": conversation.id,
+            "position": conversation.position,
+            "sent_at": when,
+            "kind": kind,
+            "text": event.get("text") or "",
+            "folded_text": "",
+            "intent": None,
+            "faq_key": None,
+            "confidence": None,
+            "fell_back": False,
+            "action": None,
+        }
         if kind == "user":
             intent, faq_key, confidence = _understanding(event.get("parse_data") or {})
-            message.update(folded_text=_fold(message["text"]), intent=intent, faq_key=faq_key,
-                           confidence=confidence, fell_back=intent == FALLBACK_INTENT)
+            message.update(
+                folded_text=_fold(message["text"]),
+                intent=intent,
+                faq_key=faq_key,
+                confidence=confidence,
+                fell_back=intent == FALLBACK_INTENT,
+            )
             conversation.turns += 1
             if confidence is not None:
                 conversation.min_confidence = (
-                    confidence if conversation.min_confidence is None
-                    else min(conversation.min_confidence, confidence))
+                    confidence
+                    if conversation.min_confidence is None
+                    else min(conversation.min_confidence, confidence)
+                )
             conversation.fell_back = conversation.fell_back or message["fell_back"]
             conversation.asked_human = conversation.asked_human or (
-                intent in HUMAN_INTENTS or faq_key in HUMAN_FAQ_KEYS)
+                intent in HUMAN_INTENTS or faq_key in HUMAN_FAQ_KEYS
+            )
         else:
             message["action"] = last_action or (event.get("metadata") or {}).get("utter_action")
         messages.append(message)
@@ -280,11 +344,13 @@ def _conditions(filters: Filters, threshold: float) -> list[Any]:
     if filters.asked_human:
         conditions.append(conv.asked_human.is_(True))
     if filters.reviewed is not None:
-        conditions.append(conv.reviewed_at.isnot(None) if filters.reviewed
-                          else conv.reviewed_at.is_(None))
+        conditions.append(
+            conv.reviewed_at.isnot(None) if filters.reviewed else conv.reviewed_at.is_(None)
+        )
     if filters.tag:
-        conditions.append(exists().where(ReviewTag.conversation_id == conv.id,
-                                         ReviewTag.tag == filters.tag))
+        conditions.append(
+            exists().where(ReviewTag.conversation_id == conv.id, ReviewTag.tag == filters.tag)
+        )
     if filters.topic:
         if filters.topic.startswith("faq/"):
             topic = ReviewMessage.faq_key == filters.topic.removeprefix("faq/")
@@ -293,9 +359,13 @@ def _conditions(filters: Filters, threshold: float) -> list[Any]:
         conditions.append(exists().where(ReviewMessage.conversation_id == conv.id, topic))
     if filters.search and _fold(filters.search):
         pattern = f"%{_escape_like(_fold(filters.search))}%"
-        conditions.append(exists().where(ReviewMessage.conversation_id == conv.id,
-                                         ReviewMessage.kind == "user",
-                                         ReviewMessage.folded_text.like(pattern, escape="\\")))
+        conditions.append(
+            exists().where(
+                ReviewMessage.conversation_id == conv.id,
+                ReviewMessage.kind == "user",
+                ReviewMessage.folded_text.like(pattern, escape="\\"),
+            )
+        )
     return conditions
 
 
@@ -303,37 +373,62 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def list_conversations(db: Database, filters: Filters, threshold: float, page: int = 1,
-                       page_size: int = PAGE_SIZE) -> tuple[list[ConversationRow], bool]:
+def list_conversations(
+    db: Database, filters: Filters, threshold: float, page: int = 1, page_size: int = PAGE_SIZE
+) -> tuple[list[ConversationRow], bool]:
     """A page of conversations, newest first, and whether there is a next page."""
     conv = ReviewConversation
-    query = (select(conv).where(*_conditions(filters, threshold))
-             .order_by(conv.started_at.desc(), conv.id.desc())
-             .offset((max(page, 1) - 1) * page_size).limit(page_size + 1))
+    query = (
+        select(conv)
+        .where(*_conditions(filters, threshold))
+        .order_by(conv.started_at.desc(), conv.id.desc())
+        .offset((max(page, 1) - 1) * page_size)
+        .limit(page_size + 1)
+    )
     with db.session() as session:
         conversations = list(session.scalars(query))
         ids = [c.id for c in conversations[:page_size]]
         tags: dict[int, list[str]] = {}
         if ids:
             for conversation_id, tag in session.execute(
-                    select(ReviewTag.conversation_id, ReviewTag.tag)
-                    .where(ReviewTag.conversation_id.in_(ids)).order_by(ReviewTag.tag)):
+                select(ReviewTag.conversation_id, ReviewTag.tag)
+                .where(ReviewTag.conversation_id.in_(ids))
+                .order_by(ReviewTag.tag)
+            ):
                 tags.setdefault(conversation_id, []).append(tag)
-        rows = [ConversationRow(c.id, c.sender_id, c.channel, c.started_at, c.turns,
-                                c.min_confidence, c.fell_back, c.asked_human, c.linked,
-                                c.reviewed_at is not None, tuple(tags.get(c.id, ())))
-                for c in conversations[:page_size]]
+        rows = [
+            ConversationRow(
+                c.id,
+                c.sender_id,
+                c.channel,
+                c.started_at,
+                c.turns,
+                c.min_confidence,
+                c.fell_back,
+                c.asked_human,
+                c.linked,
+                c.reviewed_at is not None,
+                tuple(tags.get(c.id, ())),
+            )
+            for c in conversations[:page_size]
+        ]
     return rows, len(conversations) > page_size
 
 
-def conversation_ids(db: Database, filters: Filters, threshold: float,
-                     limit: int = 5000) -> list[int]:
+def conversation_ids(
+    db: Database, filters: Filters, threshold: float, limit: int = 5000
+) -> list[int]:
     """Ids of the conversations matching the filters, newest first (for exports)."""
     conv = ReviewConversation
     with db.session() as session:
-        return list(session.scalars(
-            select(conv.id).where(*_conditions(filters, threshold))
-            .order_by(conv.started_at.desc(), conv.id.desc()).limit(limit)))
+        return list(
+            session.scalars(
+                select(conv.id)
+                .where(*_conditions(filters, threshold))
+                .order_by(conv.started_at.desc(), conv.id.desc())
+                .limit(limit)
+            )
+        )
 
 
 # --- one conversation ----------------------------------------------------------------------
@@ -381,24 +476,56 @@ def get_conversation(db: Database, conversation_id: int) -> ConversationView | N
         c = session.get(ReviewConversation, conversation_id)
         if c is None:
             return None
-        tags = tuple(session.scalars(select(ReviewTag.tag).where(
-            ReviewTag.conversation_id == c.id).order_by(ReviewTag.tag)))
+        tags = tuple(
+            session.scalars(
+                select(ReviewTag.tag)
+                .where(ReviewTag.conversation_id == c.id)
+                .order_by(ReviewTag.tag)
+            )
+        )
         messages = [
-            MessageView(m.id, m.kind, m.sent_at, m.text, m.intent, m.faq_key, m.confidence,
-                        m.fell_back, m.action, k_intent, k_faq)
+            MessageView(
+                m.id,
+                m.kind,
+                m.sent_at,
+                m.text,
+                m.intent,
+                m.faq_key,
+                m.confidence,
+                m.fell_back,
+                m.action,
+                k_intent,
+                k_faq,
+            )
             for m, k_intent, k_faq in session.execute(
                 select(ReviewMessage, ReviewCorrection.intent, ReviewCorrection.faq_key)
                 .outerjoin(ReviewCorrection, ReviewCorrection.message_id == ReviewMessage.id)
                 .where(ReviewMessage.conversation_id == c.id)
-                .order_by(ReviewMessage.position))
+                .order_by(ReviewMessage.position)
+            )
         ]
-        notes = [NoteView(author, n.text, n.created_at) for n, author in session.execute(
-            select(ReviewNote, StaffUser.username)
-            .outerjoin(StaffUser, StaffUser.id == ReviewNote.staff_id)
-            .where(ReviewNote.conversation_id == c.id).order_by(ReviewNote.created_at))]
-        row = ConversationRow(c.id, c.sender_id, c.channel, c.started_at, c.turns,
-                              c.min_confidence, c.fell_back, c.asked_human, c.linked,
-                              c.reviewed_at is not None, tags)
+        notes = [
+            NoteView(author, n.text, n.created_at)
+            for n, author in session.execute(
+                select(ReviewNote, StaffUser.username)
+                .outerjoin(StaffUser, StaffUser.id == ReviewNote.staff_id)
+                .where(ReviewNote.conversation_id == c.id)
+                .order_by(ReviewNote.created_at)
+            )
+        ]
+        row = ConversationRow(
+            c.id,
+            c.sender_id,
+            c.channel,
+            c.started_at,
+            c.turns,
+            c.min_confidence,
+            c.fell_back,
+            c.asked_human,
+            c.linked,
+            c.reviewed_at is not None,
+            tags,
+        )
         return ConversationView(row, c.last_event_at, messages, notes)
 
 
@@ -418,8 +545,11 @@ def add_tag(db: Database, conversation_id: int, tag: str) -> None:
 def remove_tag(db: Database, conversation_id: int, tag: str) -> None:
     """Removes a tag from the conversation."""
     with db.session() as session:
-        session.execute(delete(ReviewTag).where(ReviewTag.conversation_id == conversation_id,
-                                                ReviewTag.tag == tag))
+        session.execute(
+            delete(ReviewTag).where(
+                ReviewTag.conversation_id == conversation_id, ReviewTag.tag == tag
+            )
+        )
 
 
 def all_tags(db: Database) -> list[str]:
@@ -428,21 +558,28 @@ def all_tags(db: Database) -> list[str]:
         return list(session.scalars(select(ReviewTag.tag).distinct().order_by(ReviewTag.tag)))
 
 
-def add_note(db: Database, conversation_id: int, staff_id: int, text: str,
-             now: dt.datetime) -> None:
+def add_note(
+    db: Database, conversation_id: int, staff_id: int, text: str, now: dt.datetime
+) -> None:
     """Leaves a note on the conversation."""
     with db.session() as session:
-        session.add(ReviewNote(conversation_id=conversation_id, staff_id=staff_id, text=text,
-                               created_at=now))
+        session.add(
+            ReviewNote(
+                conversation_id=conversation_id, staff_id=staff_id, text=text, created_at=now
+            )
+        )
 
 
-def set_reviewed(db: Database, conversation_id: int, staff_id: int | None,
-                 now: dt.datetime) -> None:
+def set_reviewed(
+    db: Database, conversation_id: int, staff_id: int | None, now: dt.datetime
+) -> None:
     """Marks the conversation reviewed by the staff member, or not reviewed (staff_id None)."""
     with db.session() as session:
-        session.execute(update(ReviewConversation)
-                        .where(ReviewConversation.id == conversation_id)
-                        .values(reviewed_at=now if staff_id else None, reviewed_by=staff_id))
+        session.execute(
+            update(ReviewConversation)
+            .where(ReviewConversation.id == conversation_id)
+            .values(reviewed_at=now if staff_id else None, reviewed_by=staff_id)
+        )
 
 
 def delete_conversation(db: Database, conversation_id: int) -> bool:
@@ -452,10 +589,13 @@ def delete_conversation(db: Database, conversation_id: int) -> bool:
         if c is None:
             return False
         if _has_rasa_events(session):
-            session.execute(delete(RASA_EVENTS).where(
-                RASA_EVENTS.c.sender_id == c.sender_id,
-                RASA_EVENTS.c.timestamp >= c.started_at.timestamp() - 1,
-                RASA_EVENTS.c.timestamp <= c.last_event_at.timestamp() + 1))
+            session.execute(
+                delete(RASA_EVENTS).where(
+                    RASA_EVENTS.c.sender_id == c.sender_id,
+                    RASA_EVENTS.c.timestamp >= c.started_at.timestamp() - 1,
+                    RASA_EVENTS.c.timestamp <= c.last_event_at.timestamp() + 1,
+                )
+            )
         session.delete(c)
     return True
 
@@ -463,8 +603,9 @@ def delete_conversation(db: Database, conversation_id: int) -> bool:
 # --- corrections and the misunderstood queue -----------------------------------------------
 
 
-def set_correction(db: Database, message_id: int, intent: str, faq_key: str | None,
-                   staff_id: int, now: dt.datetime) -> None:
+def set_correction(
+    db: Database, message_id: int, intent: str, faq_key: str | None, staff_id: int, now: dt.datetime
+) -> None:
     """Records the intent (and FAQ topic) a user message really had; replaces an earlier one."""
     with db.session() as session:
         message = session.get(ReviewMessage, message_id)
@@ -487,9 +628,12 @@ def corrected_examples(db: Database) -> list[tuple[str, str]]:
         rows = session.execute(
             select(ReviewCorrection.intent, ReviewCorrection.faq_key, ReviewMessage.text)
             .join(ReviewMessage, ReviewMessage.id == ReviewCorrection.message_id)
-            .order_by(ReviewCorrection.created_at, ReviewCorrection.message_id))
-        return [(f"faq/{faq_key}" if intent == "faq" and faq_key else intent, text)
-                for intent, faq_key, text in rows]
+            .order_by(ReviewCorrection.created_at, ReviewCorrection.message_id)
+        )
+        return [
+            (f"faq/{faq_key}" if intent == "faq" and faq_key else intent, text)
+            for intent, faq_key, text in rows
+        ]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -509,19 +653,36 @@ class MisunderstoodGroup:
 def misunderstood(db: Database, threshold: float, limit: int = 100) -> list[MisunderstoodGroup]:
     """Fallbacks and low-confidence messages without a correction, most frequent first."""
     m = ReviewMessage
-    unhandled = and_(m.kind == "user", or_(m.fell_back.is_(True), m.confidence < threshold),
-                     ~exists().where(ReviewCorrection.message_id == m.id))
+    unhandled = and_(
+        m.kind == "user",
+        or_(m.fell_back.is_(True), m.confidence < threshold),
+        ~exists().where(ReviewCorrection.message_id == m.id),
+    )
     with db.session() as session:
         groups = session.execute(
             select(m.folded_text, func.count().label("n"), func.max(m.id).label("latest"))
-            .where(unhandled).group_by(m.folded_text)
-            .order_by(func.count().desc(), func.max(m.id).desc()).limit(limit)).all()
-        latest = {message.id: message for message in session.scalars(
-            select(m).where(m.id.in_([g.latest for g in groups])))}
-        return [MisunderstoodGroup(g.folded_text, g.n, g.latest, latest[g.latest].text,
-                                   latest[g.latest].conversation_id, latest[g.latest].intent,
-                                   latest[g.latest].faq_key, latest[g.latest].confidence)
-                for g in groups]
+            .where(unhandled)
+            .group_by(m.folded_text)
+            .order_by(func.count().desc(), func.max(m.id).desc())
+            .limit(limit)
+        ).all()
+        latest = {
+            message.id: message
+            for message in session.scalars(select(m).where(m.id.in_([g.latest for g in groups])))
+        }
+        return [
+            MisunderstoodGroup(
+                g.folded_text,
+                g.n,
+                g.latest,
+                latest[g.latest].text,
+                latest[g.latest].conversation_id,
+                latest[g.latest].intent,
+                latest[g.latest].faq_key,
+                latest[g.latest].confidence,
+            )
+            for g in groups
+        ]
 
 
 # --- dashboard -----------------------------------------------------------------------------
@@ -535,17 +696,30 @@ def dashboard(db: Database, since: dt.datetime, threshold: float) -> dict[str, A
     with db.session() as session:
         per_day = session.execute(
             select(day, func.count(), func.sum(case((misunderstood_conv, 1), else_=0)))
-            .where(conv.started_at >= since).group_by(day).order_by(day)).all()
+            .where(conv.started_at >= since)
+            .group_by(day)
+            .order_by(day)
+        ).all()
         topics = session.execute(
             select(ReviewMessage.faq_key, func.count())
             .where(ReviewMessage.sent_at >= since, ReviewMessage.faq_key.isnot(None))
-            .group_by(ReviewMessage.faq_key).order_by(func.count().desc()).limit(10)).all()
-        linked = dict(session.execute(select(conv.linked, func.count())
-                                      .where(conv.started_at >= since).group_by(conv.linked))
-                      .all())
-        channels = session.execute(select(conv.channel, func.count())
-                                   .where(conv.started_at >= since).group_by(conv.channel)
-                                   .order_by(conv.channel)).all()
+            .group_by(ReviewMessage.faq_key)
+            .order_by(func.count().desc())
+            .limit(10)
+        ).all()
+        linked = dict(
+            session.execute(
+                select(conv.linked, func.count())
+                .where(conv.started_at >= since)
+                .group_by(conv.linked)
+            ).all()
+        )
+        channels = session.execute(
+            select(conv.channel, func.count())
+            .where(conv.started_at >= since)
+            .group_by(conv.channel)
+            .order_by(conv.channel)
+        ).all()
     return {
         "days": [str(d) for d, _, _ in per_day],
         "conversations_per_day": [n for _, n, _ in per_day],
@@ -575,8 +749,9 @@ def purge(db: Database, older_than: dt.datetime) -> int:
     with db.session() as session:
         old = select(ReviewConversation.id).where(ReviewConversation.last_event_at < older_than)
         gone = session.scalar(select(func.count()).select_from(old.subquery()))
-        old_messages = select(ReviewMessage.id).where(or_(
-            ReviewMessage.sent_at < older_than, ReviewMessage.conversation_id.in_(old)))
+        old_messages = select(ReviewMessage.id).where(
+            or_(ReviewMessage.sent_at < older_than, ReviewMessage.conversation_id.in_(old))
+        )
         for statement in (
             delete(ReviewTag).where(ReviewTag.conversation_id.in_(old)),
             delete(ReviewNote).where(ReviewNote.conversation_id.in_(old)),
@@ -586,7 +761,7 @@ def purge(db: Database, older_than: dt.datetime) -> int:
         ):
             session.execute(statement, execution_options=keep_session)
         if _has_rasa_events(session):
-            session.execute(delete(RASA_EVENTS).where(
-                RASA_EVENTS.c.timestamp < older_than.timestamp()))
+            session.execute(
+                delete(RASA_EVENTS).where(RASA_EVENTS.c.timestamp < older_than.timestamp())
+            )
     return gone or 0
-

@@ -48,13 +48,18 @@ def make_engine(url: str | None = None, *, autocommit: bool = False) -> Engine:
         if path and path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
             pool = {"poolclass": QueuePool, "pool_size": 5, "max_overflow": 5}
-        engine = create_engine(url, future=True,
-                               connect_args={"timeout": 30, "check_same_thread": False},
-                               **pool, **options)
+        engine = create_engine(
+            url,
+            future=True,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            **pool,
+            **options,
+        )
         event.listen(engine, "connect", _enable_sqlite_foreign_keys)
         return engine
-    return create_engine(url, future=True, pool_pre_ping=True, pool_size=5, max_overflow=5,
-                         **options)
+    return create_engine(
+        url, future=True, pool_pre_ping=True, pool_size=5, max_overflow=5, **options
+    )
 
 
 class Database:
@@ -86,7 +91,6 @@ class Database:
             raise
         finally:
             session.close()
-
 
     @contextmanager
     def reading(self) -> Iterator[Session]:

@@ -25,11 +25,13 @@ USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
 def hash_password(password: str) -> str:
     """A scrypt hash with its own random salt, in a self-describing string."""
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P,
-                            dklen=32)
+    digest = hashlib.scrypt(
+        password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32
+    )
     encode = base64.b64encode
-    return (f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}$"
-            f"{encode(salt).decode()}${encode(digest).decode()}")
+    return (
+        f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${encode(salt).decode()}${encode(digest).decode()}"
+    )
 
 
 def verify_password(password: str, stored: str) -> bool:
@@ -39,8 +41,14 @@ def verify_password(password: str, stored: str) -> bool:
         if scheme != "scrypt":
             return False
         expected = base64.b64decode(digest)
-        actual = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n),
-                                r=int(r), p=int(p), dklen=len(expected))
+        actual = hashlib.scrypt(
+            password.encode(),
+            salt=base64.b64decode(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            dklen=len(expected),
+        )
     except ValueError:
         return False
     return hmac.compare_digest(actual, expected)
@@ -68,8 +76,7 @@ def valid_username(username: str) -> bool:
     return 3 <= len(username) <= 64 and set(username) <= USERNAME_CHARS
 
 
-def add_staff(db: Database, username: str, password: str, role: StaffRole,
-              now: dt.datetime) -> int:
+def add_staff(db: Database, username: str, password: str, role: StaffRole, now: dt.datetime) -> int:
     """Creates an account, or sets a new password and role for an existing one."""
     if not valid_username(username):
         raise ValueError("invalid username")
@@ -120,9 +127,15 @@ def open_session(db: Database, staff_id: int, now: dt.datetime) -> tuple[str, st
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     with db.session() as session:
         session.execute(delete(StaffSession).where(StaffSession.expires_at < now))
-        session.add(StaffSession(token_hash=_token_hash(token), staff_id=staff_id,
-                                 csrf_token=csrf, created_at=now,
-                                 expires_at=now + SESSION_LIFETIME))
+        session.add(
+            StaffSession(
+                token_hash=_token_hash(token),
+                staff_id=staff_id,
+                csrf_token=csrf,
+                created_at=now,
+                expires_at=now + SESSION_LIFETIME,
+            )
+        )
     return token, csrf
 
 
@@ -132,8 +145,8 @@ def session_staff(db: Database, token: str, now: dt.datetime) -> tuple[Staff, st
         row = session.execute(
             select(StaffUser, StaffSession.csrf_token)
             .join(StaffSession, StaffSession.staff_id == StaffUser.id)
-            .where(StaffSession.token_hash == _token_hash(token),
-                   StaffSession.expires_at > now)).first()
+            .where(StaffSession.token_hash == _token_hash(token), StaffSession.expires_at > now)
+        ).first()
         if row is None:
             return None
         user, csrf = row

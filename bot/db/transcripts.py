@@ -19,27 +19,40 @@ from bot.db import review
 from bot.db.session import Database
 
 logger = logging.getLogger(__name__)
-EVENTS = table("events", column("id"), column("sender_id"), column("type_name"),
-               column("timestamp"), column("intent_name"), column("action_name"), column("data"))
+EVENTS = table(
+    "events",
+    column("id"),
+    column("sender_id"),
+    column("type_name"),
+    column("timestamp"),
+    column("intent_name"),
+    column("action_name"),
+    column("data"),
+)
 SESSION_STARTED = "session_started"
 
 # The latest session's events, as Rasa's SQLTrackerStore selects them: from the timestamp of the
 # latest `session_started` on, or all events if there is none.
-_SESSION_START = (select(func.max(EVENTS.c.timestamp))
-                  .where(EVENTS.c.sender_id == bindparam("sender_id"),
-                         EVENTS.c.type_name == SESSION_STARTED)
-                  .scalar_subquery())
-_LATEST_SESSION = (select(EVENTS.c.id, EVENTS.c.data)
-                   .where(EVENTS.c.sender_id == bindparam("sender_id"),
-                          or_(EVENTS.c.timestamp >= _SESSION_START, _SESSION_START.is_(None)))
-                   .order_by(EVENTS.c.id))
-_LATEST_SESSION_COUNT = (select(func.count(EVENTS.c.id))
-                         .where(EVENTS.c.sender_id == bindparam("sender_id"),
-                                or_(EVENTS.c.timestamp >= _SESSION_START,
-                                    _SESSION_START.is_(None))))
-_STORED_FROM = (select(func.count(EVENTS.c.id), func.max(EVENTS.c.id))
-                .where(EVENTS.c.sender_id == bindparam("sender_id"),
-                       EVENTS.c.id >= bindparam("first_id")))
+_SESSION_START = (
+    select(func.max(EVENTS.c.timestamp))
+    .where(EVENTS.c.sender_id == bindparam("sender_id"), EVENTS.c.type_name == SESSION_STARTED)
+    .scalar_subquery()
+)
+_LATEST_SESSION = (
+    select(EVENTS.c.id, EVENTS.c.data)
+    .where(
+        EVENTS.c.sender_id == bindparam("sender_id"),
+        or_(EVENTS.c.timestamp >= _SESSION_START, _SESSION_START.is_(None)),
+    )
+    .order_by(EVENTS.c.id)
+)
+_LATEST_SESSION_COUNT = select(func.count(EVENTS.c.id)).where(
+    EVENTS.c.sender_id == bindparam("sender_id"),
+    or_(EVENTS.c.timestamp >= _SESSION_START, _SESSION_START.is_(None)),
+)
+_STORED_FROM = select(func.count(EVENTS.c.id), func.max(EVENTS.c.id)).where(
+    EVENTS.c.sender_id == bindparam("sender_id"), EVENTS.c.id >= bindparam("first_id")
+)
 _INSERT = insert(EVENTS)
 
 
@@ -66,8 +79,9 @@ def latest_session(db: Database, sender_id: str) -> tuple[StoredSession | None, 
 def stored_from(db: Database, sender_id: str, first_id: int) -> StoredSession | None:
     """Where the session starting at event `first_id` stands now; None if nothing is left."""
     with db.read_engine.connect() as connection:
-        count, last_id = connection.execute(_STORED_FROM, {"sender_id": sender_id,
-                                                           "first_id": first_id}).one()
+        count, last_id = connection.execute(
+            _STORED_FROM, {"sender_id": sender_id, "first_id": first_id}
+        ).one()
     return StoredSession(first_id, count, last_id) if count else None
 
 
@@ -88,8 +102,9 @@ def _row(sender_id: str, event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def append(db: Database, sender_id: str, events: Sequence[dict[str, Any]],
-           first_id: int | None = None) -> StoredSession | None:
+def append(
+    db: Database, sender_id: str, events: Sequence[dict[str, Any]], first_id: int | None = None
+) -> StoredSession | None:
     """Stores events (already masked) and their review index in one transaction; should the
     index fail, the events are stored without it (and the failure logged).
 
@@ -104,14 +119,20 @@ def append(db: Database, sender_id: str, events: Sequence[dict[str, Any]],
     return _insert(db, sender_id, rows, first_id, None)
 
 
-def _insert(db: Database, sender_id: str, rows: list[dict[str, Any]], first_id: int | None,
-            indexed: Sequence[dict[str, Any]] | None) -> StoredSession | None:
+def _insert(
+    db: Database,
+    sender_id: str,
+    rows: list[dict[str, Any]],
+    first_id: int | None,
+    indexed: Sequence[dict[str, Any]] | None,
+) -> StoredSession | None:
     with db.engine.begin() as connection:
         connection.execute(_INSERT, rows)
         if indexed is not None:
             review.index_events(connection, sender_id, indexed)
         if first_id is None:
             return None
-        count, last_id = connection.execute(_STORED_FROM, {"sender_id": sender_id,
-                                                           "first_id": first_id}).one()
+        count, last_id = connection.execute(
+            _STORED_FROM, {"sender_id": sender_id, "first_id": first_id}
+        ).one()
     return StoredSession(first_id, count, last_id)

@@ -29,7 +29,7 @@ def _row(outputs: Any, index: int) -> Any:
     if isinstance(outputs, dict):
         return {key: _row(value, index) for key, value in outputs.items()}
     if isinstance(outputs, np.ndarray) and outputs.ndim > 0:
-        return outputs[index:index + 1]
+        return outputs[index : index + 1]
     return outputs
 
 
@@ -41,20 +41,25 @@ class BatchPrediction:
 
     def _batchable(self, message: Message) -> bool:
         tokens = message.get(TOKENS_NAMES[TEXT]) or []
-        return (len(tokens) <= MAX_BATCHED_TOKENS
-                and message.features_present(TEXT, self.component_config.get("featurizers")))
+        return len(tokens) <= MAX_BATCHED_TOKENS and message.features_present(
+            TEXT, self.component_config.get("featurizers")
+        )
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Rasa's process, with one model call for the batchable messages."""
         batch = [message for message in messages if self._batchable(message)]
         self._batch_predictions = {}
-        if self.model is not None and len(batch) > 1 \
-                and not self._execution_context.should_add_diagnostic_data:
+        if (
+            self.model is not None
+            and len(batch) > 1
+            and not self._execution_context.should_add_diagnostic_data
+        ):
             model_data = self._create_model_data(batch, training=False)
             if not model_data.is_empty():
                 outputs = self.model.run_inference(model_data, batch_size=len(batch))
-                self._batch_predictions = {id(message): _row(outputs, index)
-                                           for index, message in enumerate(batch)}
+                self._batch_predictions = {
+                    id(message): _row(outputs, index) for index, message in enumerate(batch)
+                }
         try:
             return super().process(messages)
         finally:
@@ -66,8 +71,10 @@ class BatchPrediction:
 
 
 @DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER,
-     DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR],
+    [
+        DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER,
+        DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR,
+    ],
     is_trainable=True,
 )
 class BatchedDIETClassifier(BatchPrediction, DIETClassifier):

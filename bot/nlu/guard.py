@@ -43,9 +43,7 @@ def input_problem(text: str | None, max_chars: int) -> InputProblem | None:
     return None
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class InputGuard(GraphComponent):
     """Sets the intent `invalid_input` for empty, word-less or oversized messages."""
 

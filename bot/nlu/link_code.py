@@ -20,9 +20,7 @@ from bot.link_code import is_only_a_code
 LINK_ACCOUNT_INTENT = "link_account"
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class LinkCodeMessage(GraphComponent):
     """Sets the intent `link_account` for a message that is only a link code."""
 

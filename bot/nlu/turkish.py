@@ -68,9 +68,7 @@ def normalize(text: str) -> str:
     return " ".join(normalize_word(match.group(0)) for match in WORD_PATTERN.finditer(text))
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
 class TurkishTokenizer(Tokenizer):
     """Splits on words and gives each token its normalised text; offsets stay on the original."""
 

@@ -23,8 +23,9 @@ from bot.portal import token as portal_token
 HERE = Path(__file__).resolve().parent
 SOCKET_IO_CLIENT = PROJECT_ROOT / "node_modules" / "socket.io-client" / "dist"
 SESSION_COOKIE = "portal_student"
-STUDENT_NAMES = {named.student_id: f"{named.first_name} {named.last_name}"
-                 for named in NAMED_STUDENTS}
+STUDENT_NAMES = {
+    named.student_id: f"{named.first_name} {named.last_name}" for named in NAMED_STUDENTS
+}
 SETTINGS_KEY = web.AppKey("settings", Settings)
 
 
@@ -41,8 +42,11 @@ def render_page(settings: Settings, student_id: int | None) -> str:
         f"{html.escape(name)} (öğrenci {sid})</option>"
         for sid, name in STUDENT_NAMES.items()
     ]
-    current = (f"Giriş yapan öğrenci: <strong>{html.escape(STUDENT_NAMES[student_id])}</strong>"
-               if student_id else "Giriş yapılmamış: asistan yalnızca genel soruları yanıtlar.")
+    current = (
+        f"Giriş yapan öğrenci: <strong>{html.escape(STUDENT_NAMES[student_id])}</strong>"
+        if student_id
+        else "Giriş yapılmamış: asistan yalnızca genel soruları yanıtlar."
+    )
     template = string.Template((HERE / "templates" / "index.html").read_text(encoding="utf-8"))
     return template.substitute(
         options="\n          ".join(options),
@@ -68,8 +72,11 @@ def security_headers(settings: Settings) -> dict[str, str]:
 async def page(request: web.Request) -> web.Response:
     """GET /: the portal page."""
     settings = request.app[SETTINGS_KEY]
-    return web.Response(text=render_page(settings, logged_in_student(request)),
-                        content_type="text/html", headers=security_headers(settings))
+    return web.Response(
+        text=render_page(settings, logged_in_student(request)),
+        content_type="text/html",
+        headers=security_headers(settings),
+    )
 
 
 async def login(request: web.Request) -> web.Response:
@@ -90,8 +97,9 @@ async def chat_token(request: web.Request) -> web.Response:
     student_id = logged_in_student(request)
     body: dict[str, str | None] = {"token": None, "name": None}
     if student_id is not None and settings.portal_jwt_secret:
-        body["token"] = portal_token.issue(student_id, settings.portal_jwt_secret,
-                                           dt.datetime.now(dt.timezone.utc))
+        body["token"] = portal_token.issue(
+            student_id, settings.portal_jwt_secret, dt.datetime.now(dt.timezone.utc)
+        )
         body["name"] = STUDENT_NAMES[student_id]
     return web.json_response(body, headers={"Cache-Control": "no-store"})
 
@@ -114,8 +122,9 @@ def main() -> int:
     if not (SOCKET_IO_CLIENT / "socket.io.min.js").exists():
         raise SystemExit("node_modules/socket.io-client is missing: run `make install`")
     if not settings.portal_jwt_secret:
-        raise SystemExit("PORTAL_JWT_SECRET is not set: the portal could not sign chat tokens "
-                         "(python -m bot run makes one and gives it to Rasa and the portal)")
-    web.run_app(make_app(settings), host=settings.host, port=settings.portal_port,
-                print=None)
+        raise SystemExit(
+            "PORTAL_JWT_SECRET is not set: the portal could not sign chat tokens "
+            "(python -m bot run makes one and gives it to Rasa and the portal)"
+        )
+    web.run_app(make_app(settings), host=settings.host, port=settings.portal_port, print=None)
     return 0

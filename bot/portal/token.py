@@ -24,8 +24,13 @@ def issue(student_id: int, secret: str, now: dt.datetime) -> str:
     """A token that says `student_id` is logged in to the portal, valid for LIFETIME."""
     if not secret:
         raise ValueError("PORTAL_JWT_SECRET is empty")
-    claims = {"sub": str(student_id), "iss": ISSUER, "aud": AUDIENCE,
-              "iat": now, "exp": now + LIFETIME}
+    claims = {
+        "sub": str(student_id),
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "iat": now,
+        "exp": now + LIFETIME,
+    }
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -34,8 +39,14 @@ def verify(token: str, secret: str) -> dict:
     if not secret or not isinstance(token, str) or not token:
         raise InvalidPortalToken("no secret or no token")
     try:
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], audience=AUDIENCE,
-                            issuer=ISSUER, options={"require": ["sub", "exp", "iat"]})
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            options={"require": ["sub", "exp", "iat"]},
+        )
     except jwt.PyJWTError as error:
         raise InvalidPortalToken(str(error)) from error
     if not str(claims["sub"]).isdigit():

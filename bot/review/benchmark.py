@@ -46,19 +46,28 @@ PASSWORD = "bench-parola-123"
 TAGS = ["ücret", "sigorta", "kapsam dışı", "şikayet", "eğitim verisi"]
 CHANNEL_WEIGHTS = {"tg": 35, "web": 25, "web-anon": 25, "rest": 15}
 FALLBACK_TEXTS = [
-    "ya bu ne şimdi", "anlamadım", "kpss tercih robotu", "yurt başvurusu ne zaman",
-    "burs çıktı mı", "hocam not ortalamam düşük", "asdfgh", "sınav sonuçları",
-    "askerlik tecili", "erasmus başvurusu", "okul kaydı yenileme", "harç iadesi",
+    "ya bu ne şimdi",
+    "anlamadım",
+    "kpss tercih robotu",
+    "yurt başvurusu ne zaman",
+    "burs çıktı mı",
+    "hocam not ortalamam düşük",
+    "asdfgh",
+    "sınav sonuçları",
+    "askerlik tecili",
+    "erasmus başvurusu",
+    "okul kaydı yenileme",
+    "harç iadesi",
 ]
 INDEX_NOTE = (
-    'Indexes the queries use (migration 0003): `review_conversations` on `started_at`, '
-    '`(channel, started_at)`, `(sender_id, started_at)`, `min_confidence`, `last_event_at`; '
-    '`review_messages` on `(conversation_id, position)`, `intent`, `faq_key`, `sent_at`; '
-    '`review_tags` on `tag`. The list is newest first with `LIMIT 51` and no `COUNT`, so '
-    'most filters read a few index pages. The FAQ-topic filter and the text search check '
-    'the messages of each conversation (`EXISTS`); that is where their time goes. The '
-    'misunderstood queue groups every unhandled fallback or low-confidence message and is '
-    'the slowest page; it has no floor.'
+    "Indexes the queries use (migration 0003): `review_conversations` on `started_at`, "
+    "`(channel, started_at)`, `(sender_id, started_at)`, `min_confidence`, `last_event_at`; "
+    "`review_messages` on `(conversation_id, position)`, `intent`, `faq_key`, `sent_at`; "
+    "`review_tags` on `tag`. The list is newest first with `LIMIT 51` and no `COUNT`, so "
+    "most filters read a few index pages. The FAQ-topic filter and the text search check "
+    "the messages of each conversation (`EXISTS`); that is where their time goes. The "
+    "misunderstood queue groups every unhandled fallback or low-confidence message and is "
+    "the slowest page; it has no floor."
 )
 SEARCHES = ["sigorta", "ücret", "teklif", "kpss", "takvim", "iş gölgeleme", "mülakat", "harç"]
 
@@ -67,18 +76,30 @@ def _intent_mix(examples: dict[str, list[str]]) -> list[tuple[str, int]]:
     """Training intents with realistic weights: the FAQ dominates, a few topics most."""
     faq = sorted(name for name in examples if name.startswith("faq/"))
     mix = [(name, max(60 // (rank + 1), 2)) for rank, name in enumerate(faq)]
-    other = {"greet": 40, "thank": 30, "goodbye": 10, "acknowledge": 15, "help": 10,
-             "human_handoff": 6, "out_of_scope": 12, "check_pending_offers": 15,
-             "check_calendar": 8, "check_insurance_status": 8, "link_account": 5}
+    other = {
+        "greet": 40,
+        "thank": 30,
+        "goodbye": 10,
+        "acknowledge": 15,
+        "help": 10,
+        "human_handoff": 6,
+        "out_of_scope": 12,
+        "check_pending_offers": 15,
+        "check_calendar": 8,
+        "check_insurance_status": 8,
+        "link_account": 5,
+    }
     mix += [(name, weight) for name, weight in other.items() if name in examples]
     return [*mix, ("nlu_fallback", 25), ("none_of_these", 3)]
 
 
 def _faq_answers() -> dict[str, str]:
     responses = yaml.safe_load((PROJECT_ROOT / "domain" / "faq.yml").read_text("utf-8"))
-    return {name.removeprefix("utter_faq/"): variants[0]["text"]
-            for name, variants in responses["responses"].items()
-            if name.startswith("utter_faq/")}
+    return {
+        name.removeprefix("utter_faq/"): variants[0]["text"]
+        for name, variants in responses["responses"].items()
+        if name.startswith("utter_faq/")
+    }
 
 
 @dataclasses.dataclass
@@ -111,8 +132,12 @@ class Generator:
         rng = self.rng
         channel = rng.choices(list(CHANNEL_WEIGHTS), list(CHANNEL_WEIGHTS.values()))[0]
         user = rng.randrange(60_000)
-        sender = {"tg": f"tg:{10_000_000 + user}", "web": f"web:{user}",
-                  "web-anon": f"web-anon:{user:08x}", "rest": f"rest:{user:06x}"}[channel]
+        sender = {
+            "tg": f"tg:{10_000_000 + user}",
+            "web": f"web:{user}",
+            "web-anon": f"web-anon:{user:08x}",
+            "rest": f"rest:{user:06x}",
+        }[channel]
         linked = channel == "web" or (channel == "tg" and user % 10 < 7)
         started = self.now - dt.timedelta(seconds=rng.randrange(180 * 86400))
         turns = min(1 + int(rng.expovariate(1 / 4.4)), 12)
@@ -140,37 +165,108 @@ class Generator:
                 confidence = rng.betavariate(8, 1.2)
             if rng.random() < 0.03:
                 message += " numaram [telefon]"
-            action = "action_answer_faq" if intent == "faq" else (
-                "action_default_fallback" if intent == "nlu_fallback" else f"utter_{intent}")
+            action = (
+                "action_answer_faq"
+                if intent == "faq"
+                else ("action_default_fallback" if intent == "nlu_fallback" else f"utter_{intent}")
+            )
             answer = self.answers.get(faq_key) or rng.choice(self.answer_texts)[:200]
-            parse = {"intent": {"name": intent, "confidence": confidence},
-                     "entities": [], "text": message,
-                     "intent_ranking": [{"name": intent, "confidence": confidence}]}
+            parse = {
+                "intent": {"name": intent, "confidence": confidence},
+                "entities": [],
+                "text": message,
+                "intent_ranking": [{"name": intent, "confidence": confidence}],
+            }
             if faq_key:
-                parse["response_selector"] = {"faq": {"response": {
-                    "intent_response_key": intent_name, "confidence": confidence,
-                    "utter_action": f"utter_{intent_name}"}}}
-            user_event = {"event": "user", "timestamp": stamp, "text": message,
-                          "parse_data": parse, "input_channel": channel,
-                          "message_id": uuid.UUID(int=rng.getrandbits(128)).hex}
-            bot_event = {"event": "bot", "timestamp": stamp, "text": answer, "data": {},
-                         "metadata": {"utter_action": f"utter_{intent_name}"}}
+                parse["response_selector"] = {
+                    "faq": {
+                        "response": {
+                            "intent_response_key": intent_name,
+                            "confidence": confidence,
+                            "utter_action": f"utter_{intent_name}",
+                        }
+                    }
+                }
+            user_event = {
+                "event": "user",
+                "timestamp": stamp,
+                "text": message,
+                "parse_data": parse,
+                "input_channel": channel,
+                "message_id": uuid.UUID(int=rng.getrandbits(128)).hex,
+            }
+            bot_event = {
+                "event": "bot",
+                "timestamp": stamp,
+                "text": answer,
+                "data": {},
+                "metadata": {"utter_action": f"utter_{intent_name}"},
+            }
             events.writerow([sender, "user", stamp, intent, None, json.dumps(user_event)])
-            events.writerow([sender, "action", stamp, None, action, json.dumps(
-                {"event": "action", "timestamp": stamp, "name": action,
-                 "policy": "RulePolicy", "confidence": 1.0})])
+            events.writerow(
+                [
+                    sender,
+                    "action",
+                    stamp,
+                    None,
+                    action,
+                    json.dumps(
+                        {
+                            "event": "action",
+                            "timestamp": stamp,
+                            "name": action,
+                            "policy": "RulePolicy",
+                            "confidence": 1.0,
+                        }
+                    ),
+                ]
+            )
             events.writerow([sender, "bot", stamp, None, None, json.dumps(bot_event)])
-            events.writerow([sender, "action", stamp, None, "action_listen", json.dumps(
-                {"event": "action", "timestamp": stamp, "name": "action_listen"})])
+            events.writerow(
+                [
+                    sender,
+                    "action",
+                    stamp,
+                    None,
+                    "action_listen",
+                    json.dumps({"event": "action", "timestamp": stamp, "name": "action_listen"}),
+                ]
+            )
             iso = when.isoformat()
             low = intent == "nlu_fallback"
             message_id = conversation_id * 100 + turn * 2
-            writers["messages"].writerow([
-                message_id, conversation_id, turn * 2 + 1, iso, "user", message,
-                self.fold(message), intent, faq_key or None, round(confidence, 4), low, None])
-            writers["messages"].writerow([
-                message_id + 1, conversation_id, turn * 2 + 2, iso, "bot", answer, "", None,
-                None, None, False, action])
+            writers["messages"].writerow(
+                [
+                    message_id,
+                    conversation_id,
+                    turn * 2 + 1,
+                    iso,
+                    "user",
+                    message,
+                    self.fold(message),
+                    intent,
+                    faq_key or None,
+                    round(confidence, 4),
+                    low,
+                    None,
+                ]
+            )
+            writers["messages"].writerow(
+                [
+                    message_id + 1,
+                    conversation_id,
+                    turn * 2 + 2,
+                    iso,
+                    "bot",
+                    answer,
+                    "",
+                    None,
+                    None,
+                    None,
+                    False,
+                    action,
+                ]
+            )
             if (low or confidence < 0.5) and rng.random() < 0.05:
                 writers["corrections"].writerow([message_id, "out_of_scope", None, 1, iso])
             min_confidence = min(min_confidence, confidence)
@@ -178,10 +274,22 @@ class Generator:
             asked_human = asked_human or intent in ("human_handoff", "none_of_these")
         last = started + dt.timedelta(seconds=20 * turns)
         reviewed = rng.random() < 0.1
-        writers["conversations"].writerow([
-            conversation_id, sender, channel, started.isoformat(), last.isoformat(), turns,
-            round(min_confidence, 4), fell_back, asked_human, linked,
-            last.isoformat() if reviewed else None, 1 if reviewed else None])
+        writers["conversations"].writerow(
+            [
+                conversation_id,
+                sender,
+                channel,
+                started.isoformat(),
+                last.isoformat(),
+                turns,
+                round(min_confidence, 4),
+                fell_back,
+                asked_human,
+                linked,
+                last.isoformat() if reviewed else None,
+                1 if reviewed else None,
+            ]
+        )
         if rng.random() < 0.02:
             writers["tags"].writerow([conversation_id, rng.choice(TAGS)])
         return 3 + 4 * turns
@@ -189,11 +297,15 @@ class Generator:
 
 COPY_COLUMNS = {
     "events": "events (sender_id, type_name, timestamp, intent_name, action_name, data)",
-    "conversations": ("review_conversations (id, sender_id, channel, started_at, last_event_at, "
-                      "turns, min_confidence, fell_back, asked_human, linked, reviewed_at, "
-                      "reviewed_by)"),
-    "messages": ("review_messages (id, conversation_id, position, sent_at, kind, text, "
-                 "folded_text, intent, faq_key, confidence, fell_back, action)"),
+    "conversations": (
+        "review_conversations (id, sender_id, channel, started_at, last_event_at, "
+        "turns, min_confidence, fell_back, asked_human, linked, reviewed_at, "
+        "reviewed_by)"
+    ),
+    "messages": (
+        "review_messages (id, conversation_id, position, sent_at, kind, text, "
+        "folded_text, intent, faq_key, confidence, fell_back, action)"
+    ),
     "corrections": "review_corrections (message_id, intent, faq_key, staff_id, created_at)",
     "tags": "review_tags (conversation_id, tag)",
 }
@@ -201,8 +313,12 @@ COPY_COLUMNS = {
 
 def load(db: Database, conversations: int, progress: Callable[[str], None]) -> int:
     """Generates and COPYs the transcripts; returns the number of events."""
-    generator = Generator(random.Random(7), training_examples(NLU_DIR), _faq_answers(),
-                          dt.datetime.now(dt.timezone.utc))
+    generator = Generator(
+        random.Random(7),
+        training_examples(NLU_DIR),
+        _faq_answers(),
+        dt.datetime.now(dt.timezone.utc),
+    )
     total_events = 0
     raw = db.engine.raw_connection()
     try:
@@ -217,13 +333,18 @@ def load(db: Database, conversations: int, progress: Callable[[str], None]) -> i
                 options = ", FORCE_NOT_NULL (text, folded_text)" if name == "messages" else ""
                 cursor.copy_expert(
                     f"COPY {COPY_COLUMNS[name]} FROM STDIN WITH (FORMAT csv{options})",
-                    buffers[name])
+                    buffers[name],
+                )
             raw.commit()
-            progress(f"  {min(start + BATCH - 1, conversations):>7} conversations, "
-                     f"{total_events:>9} events")
+            progress(
+                f"  {min(start + BATCH - 1, conversations):>7} conversations, "
+                f"{total_events:>9} events"
+            )
         for table in ("review_conversations", "review_messages"):
-            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                           f"(SELECT max(id) FROM {table}))")
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT max(id) FROM {table}))"
+            )
         raw.commit()
         raw.set_isolation_level(0)
         cursor.execute("VACUUM ANALYZE")
@@ -246,8 +367,9 @@ def _login(base: str) -> httpx.Client:
     return client
 
 
-def _time(client: httpx.Client, paths: Callable[[], tuple[str, dict[str, str]]],
-          runs: int) -> list[float]:
+def _time(
+    client: httpx.Client, paths: Callable[[], tuple[str, dict[str, str]]], runs: int
+) -> list[float]:
     for _ in range(3):  # warm-up
         path, params = paths()
         client.get(path, params=params)
@@ -271,14 +393,11 @@ def scenarios(rng: random.Random, conversations: int, now: dt.date) -> dict[str,
         return {"from": str(end - dt.timedelta(days=7)), "to": str(end)}
 
     return {
-        "list, no filter (pages 1–5)": lambda: ("/conversations",
-                                               {"page": str(rng.randint(1, 5))}),
+        "list, no filter (pages 1–5)": lambda: ("/conversations", {"page": str(rng.randint(1, 5))}),
         "list, page 40": lambda: ("/conversations", {"page": "40"}),
         "list, 7-day date range": lambda: ("/conversations", week()),
-        "list, channel": lambda: ("/conversations",
-                                  {"channel": rng.choice(list(CHANNEL_WEIGHTS))}),
-        "list, FAQ topic (any of 33)": lambda: ("/conversations",
-                                               {"topic": rng.choice(faq_keys)}),
+        "list, channel": lambda: ("/conversations", {"channel": rng.choice(list(CHANNEL_WEIGHTS))}),
+        "list, FAQ topic (any of 33)": lambda: ("/conversations", {"topic": rng.choice(faq_keys)}),
         "list, intent human_handoff": lambda: ("/conversations", {"topic": "human_handoff"}),
         "list, misunderstood": lambda: ("/conversations", {"misunderstood": "1"}),
         "list, asked for a person": lambda: ("/conversations", {"human": "1"}),
@@ -287,7 +406,9 @@ def scenarios(rng: random.Random, conversations: int, now: dt.date) -> dict[str,
         "list, reviewed": lambda: ("/conversations", {"reviewed": "yes"}),
         "list, text search": lambda: ("/conversations", {"q": rng.choice(SEARCHES)}),
         "list, channel + misunderstood + date range": lambda: (
-            "/conversations", {"channel": "tg", "misunderstood": "1", **week()}),
+            "/conversations",
+            {"channel": "tg", "misunderstood": "1", **week()},
+        ),
         "conversation page": lambda: (f"/conversations/{rng.randint(1, conversations)}", {}),
         "misunderstood queue (not floored)": lambda: ("/misunderstood", {}),
         "dashboard data, 30 days (not floored)": lambda: ("/api/dashboard", {}),
@@ -322,20 +443,26 @@ def _measure(url: str, conversations: int, runs: int) -> int:
     load_seconds = time.perf_counter() - started
     with db.engine.connect() as connection:
         messages = connection.execute(text("SELECT count(*) FROM review_messages")).scalar()
-        size = connection.execute(text("SELECT pg_size_pretty(pg_database_size("
-                                       "current_database()))")).scalar()
-    print(f"Loaded {events} events, {messages} review messages in {load_seconds:.0f} s "
-          f"({size}).", flush=True)
+        size = connection.execute(
+            text("SELECT pg_size_pretty(pg_database_size(current_database()))")
+        ).scalar()
+    print(
+        f"Loaded {events} events, {messages} review messages in {load_seconds:.0f} s ({size}).",
+        flush=True,
+    )
     rng = random.Random(11)
     results = []
     with serving(db) as base:
         client = _login(base)
         for label, paths in scenarios(rng, conversations, dt.date.today()).items():
             timings = _time(client, paths, runs)
-            results.append((label, statistics.median(timings), percentile(timings, 0.95),
-                            max(timings)))
-            print(f"  {label:<45} p50 {results[-1][1]:6.1f} ms  p95 {results[-1][2]:6.1f} ms",
-                  flush=True)
+            results.append(
+                (label, statistics.median(timings), percentile(timings, 0.95), max(timings))
+            )
+            print(
+                f"  {label:<45} p50 {results[-1][1]:6.1f} ms  p95 {results[-1][2]:6.1f} ms",
+                flush=True,
+            )
         client.close()
     db.dispose()
     floored = [r for r in results if "not floored" not in r[0]]
@@ -354,8 +481,10 @@ def _measure(url: str, conversations: int, runs: int) -> int:
         "",
         "| page | p50 | p95 | max |",
         "|---|---|---|---|",
-        *[f"| {label} | {p50:.1f} ms | {p95:.1f} ms | {top:.1f} ms |"
-          for label, p50, p95, top in results],
+        *[
+            f"| {label} | {p50:.1f} ms | {p95:.1f} ms | {top:.1f} ms |"
+            for label, p50, p95, top in results
+        ],
         "",
         f"Worst floored p95: {worst:.1f} ms ({'meets' if worst < FLOOR_MS else 'MISSES'} "
         "the floor).",

@@ -46,7 +46,8 @@ def training_examples(nlu_dir: Path) -> dict[str, list[str]]:
             if "intent" in item:
                 lines = (item.get("examples") or "").splitlines()
                 examples.setdefault(item["intent"], []).extend(
-                    line.strip()[2:] for line in lines if line.strip().startswith("- "))
+                    line.strip()[2:] for line in lines if line.strip().startswith("- ")
+                )
     return examples
 
 
@@ -76,8 +77,9 @@ def export_yaml(db: Database, nlu_dir: Path = NLU_DIR) -> tuple[str, int]:
     are left out; so are button payloads ("/intent") and texts Rasa would read as entity
     annotations.
     """
-    seen = {normalize(text) for examples in training_examples(nlu_dir).values()
-            for text in examples}
+    seen = {
+        normalize(text) for examples in training_examples(nlu_dir).values() for text in examples
+    }
     by_intent: dict[str, list[str]] = {}
     for intent, raw in review.corrected_examples(db):
         text = " ".join(raw.split())
@@ -86,8 +88,12 @@ def export_yaml(db: Database, nlu_dir: Path = NLU_DIR) -> tuple[str, int]:
             continue
         seen.add(folded)
         by_intent.setdefault(intent, []).append(text)
-    lines = ["# Examples corrected by staff in the review app (python -m bot export-nlu).",
-             "# Merge into data/nlu/ and retrain.", 'version: "3.1"', "nlu:"]
+    lines = [
+        "# Examples corrected by staff in the review app (python -m bot export-nlu).",
+        "# Merge into data/nlu/ and retrain.",
+        'version: "3.1"',
+        "nlu:",
+    ]
     if not by_intent:
         lines[-1] = "nlu: []"
     for intent in sorted(by_intent):

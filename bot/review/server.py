@@ -44,12 +44,19 @@ IP_FAILURE_LIMIT = 20
 IP_FAILURE_WINDOW = 15 * 60.0
 DASHBOARD_DAYS = 30
 PURGE_INTERVAL = 24 * 3600.0
-CHANNEL_LABELS = {"tg": "Telegram", "web": "Portal (doğrulanmış)",
-                  "web-anon": "Portal (anonim)", "rest": "REST", "other": "Diğer"}
+CHANNEL_LABELS = {
+    "tg": "Telegram",
+    "web": "Portal (doğrulanmış)",
+    "web-anon": "Portal (anonim)",
+    "rest": "REST",
+    "other": "Diğer",
+}
 SECURITY_HEADERS = {
-    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; "
-                                "img-src 'self' data:; frame-ancestors 'none'; "
-                                "form-action 'self'; base-uri 'none'"),
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
+        "img-src 'self' data:; frame-ancestors 'none'; "
+        "form-action 'self'; base-uri 'none'"
+    ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
@@ -84,16 +91,24 @@ async def _db(request: web.Request, function: Callable[..., Any], *args: Any) ->
 
 def _render(request: web.Request, name: str, status: int = 200, **context: Any) -> web.Response:
     template = request.app[TEMPLATES_KEY].get_template(name)
-    body = template.render(staff=request.get("staff"), csrf=request.get("csrf", ""),
-                           path=request.path, channel_labels=CHANNEL_LABELS, **context)
+    body = template.render(
+        staff=request.get("staff"),
+        csrf=request.get("csrf", ""),
+        path=request.path,
+        channel_labels=CHANNEL_LABELS,
+        **context,
+    )
     return web.Response(text=body, content_type="text/html", charset="utf-8", status=status)
 
 
 # --- middlewares ---------------------------------------------------------------------------
 
 
-ERROR_TEXTS = {404: "Sayfa bulunamadı.", 405: "Bu adreste bu işlem yapılamaz.",
-               413: "Gönderilen veri çok büyük."}
+ERROR_TEXTS = {
+    404: "Sayfa bulunamadı.",
+    405: "Bu adreste bu işlem yapılamaz.",
+    413: "Gönderilen veri çok büyük.",
+}
 
 
 def _turkish_error(error: web.HTTPException) -> str:
@@ -113,12 +128,17 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException as error:
         if error.status < 400:
             raise
-        response = _render(request, "error.mako", status=error.status,
-                           message=_turkish_error(error))
+        response = _render(
+            request, "error.mako", status=error.status, message=_turkish_error(error)
+        )
     except Exception:
         logger.exception("review app error on %s", request.path)
-        response = _render(request, "error.mako", status=500,
-                           message="Beklenmeyen bir hata oluştu; tekrar deneyin.")
+        response = _render(
+            request,
+            "error.mako",
+            status=500,
+            message="Beklenmeyen bir hata oluştu; tekrar deneyin.",
+        )
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
@@ -141,8 +161,9 @@ async def require_staff(request: web.Request, handler: Handler) -> web.StreamRes
         form = await request.post()
         sent = str(form.get("csrf", "")) or request.headers.get("X-CSRF-Token", "")
         if not hmac.compare_digest(sent.encode(), request["csrf"].encode()):
-            raise web.HTTPForbidden(text="Güvenlik doğrulaması başarısız (CSRF). "
-                                         "Sayfayı yenileyip tekrar deneyin.")
+            raise web.HTTPForbidden(
+                text="Güvenlik doğrulaması başarısız (CSRF). Sayfayı yenileyip tekrar deneyin."
+            )
     return await handler(request)
 
 
@@ -165,8 +186,11 @@ async def login_page(request: web.Request) -> web.Response:
 
 def _ip_blocked(request: web.Request) -> bool:
     failures: dict[str, list[float]] = request.app[FAILURES_KEY]
-    recent = [t for t in failures.get(request.remote or "", [])
-              if time.monotonic() - t < IP_FAILURE_WINDOW]
+    recent = [
+        t
+        for t in failures.get(request.remote or "", [])
+        if time.monotonic() - t < IP_FAILURE_WINDOW
+    ]
     failures[request.remote or ""] = recent
     return len(recent) >= IP_FAILURE_LIMIT
 
@@ -177,27 +201,47 @@ async def login(request: web.Request) -> web.Response:
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     sent = str(form.get("csrf", ""))
     if not cookie or not hmac.compare_digest(sent.encode(), cookie.encode()):
-        raise web.HTTPForbidden(text="Güvenlik doğrulaması başarısız (CSRF). "
-                                     "Giriş sayfasını yenileyip tekrar deneyin.")
+        raise web.HTTPForbidden(
+            text="Güvenlik doğrulaması başarısız (CSRF). Giriş sayfasını yenileyip tekrar deneyin."
+        )
     if _ip_blocked(request):
-        return _render(request, "login.mako", status=429, login_csrf=cookie,
-                       error="Çok fazla hatalı deneme. Bir süre sonra tekrar deneyin.")
+        return _render(
+            request,
+            "login.mako",
+            status=429,
+            login_csrf=cookie,
+            error="Çok fazla hatalı deneme. Bir süre sonra tekrar deneyin.",
+        )
     username = str(form.get("username", "")).strip().lower()[:64]
     password = str(form.get("password", ""))[:1024]
     try:
         user = await _db(request, staff.authenticate, username, password, _now())
     except staff.LockedOut:
-        return _render(request, "login.mako", status=429, login_csrf=cookie,
-                       error="Bu hesap çok fazla hatalı deneme nedeniyle geçici olarak "
-                             "kilitlendi. 15 dakika sonra tekrar deneyin.")
+        return _render(
+            request,
+            "login.mako",
+            status=429,
+            login_csrf=cookie,
+            error="Bu hesap çok fazla hatalı deneme nedeniyle geçici olarak "
+            "kilitlendi. 15 dakika sonra tekrar deneyin.",
+        )
     if user is None:
         request.app[FAILURES_KEY].setdefault(request.remote or "", []).append(time.monotonic())
-        return _render(request, "login.mako", status=401, login_csrf=cookie,
-                       error="Kullanıcı adı veya parola hatalı.")
+        return _render(
+            request,
+            "login.mako",
+            status=401,
+            login_csrf=cookie,
+            error="Kullanıcı adı veya parola hatalı.",
+        )
     token, _ = await _db(request, staff.open_session, user.id, _now())
     response = web.HTTPSeeOther("/conversations")
-    response.set_cookie(SESSION_COOKIE, token, max_age=int(staff.SESSION_LIFETIME.total_seconds()),
-                        **_cookie_options(request))
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(staff.SESSION_LIFETIME.total_seconds()),
+        **_cookie_options(request),
+    )
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/")
     raise response
 
@@ -250,11 +294,19 @@ async def conversations(request: web.Request) -> web.Response:
     rows, more = await _db(request, review.list_conversations, filters, threshold, page)
     tags = await _db(request, review.all_tags)
     query = {k: v for k, v in request.query.items() if k != "page" and v}
-    return _render(request, "conversations.mako", rows=rows, page=page, more=more,
-                   query=dict(request.query), tags=tags,
-                   topics=[topic.name for topic in nlu_export.topics()],
-                   page_url=lambda p: "/conversations?" + urlencode({**query, "page": p}),
-                   export_query=urlencode(query), threshold=threshold)
+    return _render(
+        request,
+        "conversations.mako",
+        rows=rows,
+        page=page,
+        more=more,
+        query=dict(request.query),
+        tags=tags,
+        topics=[topic.name for topic in nlu_export.topics()],
+        page_url=lambda p: "/conversations?" + urlencode({**query, "page": p}),
+        export_query=urlencode(query),
+        threshold=threshold,
+    )
 
 
 def _conversation_id(request: web.Request) -> int:
@@ -269,8 +321,13 @@ async def conversation(request: web.Request) -> web.Response:
     view = await _db(request, review.get_conversation, _conversation_id(request))
     if view is None:
         raise web.HTTPNotFound()
-    return _render(request, "conversation.mako", view=view, topics=nlu_export.topics(),
-                   threshold=request.app[SETTINGS_KEY].review_low_confidence)
+    return _render(
+        request,
+        "conversation.mako",
+        view=view,
+        topics=nlu_export.topics(),
+        threshold=request.app[SETTINGS_KEY].review_low_confidence,
+    )
 
 
 def _back(conversation_id: int) -> web.HTTPSeeOther:
@@ -313,8 +370,13 @@ async def mark_reviewed(request: web.Request) -> web.Response:
     """Marks the conversation reviewed, or not reviewed again."""
     conversation_id = await _existing_conversation(request)
     reviewed = (await request.post()).get("reviewed") == "1"
-    await _db(request, review.set_reviewed, conversation_id,
-              request["staff"].id if reviewed else None, _now())
+    await _db(
+        request,
+        review.set_reviewed,
+        conversation_id,
+        request["staff"].id if reviewed else None,
+        _now(),
+    )
     raise _back(conversation_id)
 
 
@@ -334,21 +396,34 @@ async def correct(request: web.Request) -> web.Response:
     if not raw.isdigit() or topic is None:
         raise web.HTTPBadRequest(text="Geçersiz konu seçimi.")
     try:
-        await _db(request, review.set_correction, int(raw), topic.intent, topic.faq_key,
-                  request["staff"].id, _now())
+        await _db(
+            request,
+            review.set_correction,
+            int(raw),
+            topic.intent,
+            topic.faq_key,
+            request["staff"].id,
+            _now(),
+        )
     except LookupError as error:
         raise web.HTTPNotFound() from error
     target = str(form.get("next", ""))
-    raise web.HTTPSeeOther(target if target.startswith("/") and not target.startswith("//")
-                           else "/misunderstood")
+    raise web.HTTPSeeOther(
+        target if target.startswith("/") and not target.startswith("//") else "/misunderstood"
+    )
 
 
 async def misunderstood(request: web.Request) -> web.Response:
     """Fallbacks and low-confidence messages not yet handled, most frequent first."""
     threshold = request.app[SETTINGS_KEY].review_low_confidence
     groups = await _db(request, review.misunderstood, threshold)
-    return _render(request, "misunderstood.mako", groups=groups, topics=nlu_export.topics(),
-                   threshold=threshold)
+    return _render(
+        request,
+        "misunderstood.mako",
+        groups=groups,
+        topics=nlu_export.topics(),
+        threshold=threshold,
+    )
 
 
 # --- dashboard and exports -----------------------------------------------------------------
@@ -362,8 +437,9 @@ async def dashboard(request: web.Request) -> web.Response:
 async def dashboard_data(request: web.Request) -> web.Response:
     """Figures for the charts, as JSON."""
     since = _now() - dt.timedelta(days=DASHBOARD_DAYS)
-    data = await _db(request, review.dashboard, since,
-                     request.app[SETTINGS_KEY].review_low_confidence)
+    data = await _db(
+        request, review.dashboard, since, request.app[SETTINGS_KEY].review_low_confidence
+    )
     titles = {topic.name: topic.label for topic in nlu_export.topics()}
     for item in data["top_topics"]:
         item["title"] = titles.get(f"faq/{item['key']}", item["key"])
@@ -375,32 +451,65 @@ async def dashboard_data(request: web.Request) -> web.Response:
 async def export_nlu(request: web.Request) -> web.Response:
     """The corrected examples as a Rasa NLU YAML file."""
     text, _ = await _db(request, nlu_export.export_yaml)
-    return web.Response(text=text, content_type="application/x-yaml", charset="utf-8",
-                        headers={"Content-Disposition":
-                                 'attachment; filename="nlu_corrections.yml"'})
+    return web.Response(
+        text=text,
+        content_type="application/x-yaml",
+        charset="utf-8",
+        headers={"Content-Disposition": 'attachment; filename="nlu_corrections.yml"'},
+    )
 
 
 def _conversation_json(view: review.ConversationView) -> dict[str, Any]:
     row = view.row
     return {
-        "id": row.id, "sender_id": row.sender_id, "channel": row.channel,
-        "started_at": row.started_at.isoformat(), "last_event_at": view.last_event_at.isoformat(),
-        "turns": row.turns, "min_confidence": row.min_confidence, "fell_back": row.fell_back,
-        "asked_human": row.asked_human, "linked": row.linked, "reviewed": row.reviewed,
+        "id": row.id,
+        "sender_id": row.sender_id,
+        "channel": row.channel,
+        "started_at": row.started_at.isoformat(),
+        "last_event_at": view.last_event_at.isoformat(),
+        "turns": row.turns,
+        "min_confidence": row.min_confidence,
+        "fell_back": row.fell_back,
+        "asked_human": row.asked_human,
+        "linked": row.linked,
+        "reviewed": row.reviewed,
         "tags": list(row.tags),
-        "notes": [{"author": n.author, "text": n.text, "created_at": n.created_at.isoformat()}
-                  for n in view.notes],
-        "messages": [{
-            "kind": m.kind, "sent_at": m.sent_at.isoformat(), "text": m.text,
-            "intent": m.intent, "faq_key": m.faq_key, "confidence": m.confidence,
-            "fell_back": m.fell_back, "action": m.action,
-            "corrected_intent": m.corrected_intent, "corrected_faq_key": m.corrected_faq_key,
-        } for m in view.messages],
+        "notes": [
+            {"author": n.author, "text": n.text, "created_at": n.created_at.isoformat()}
+            for n in view.notes
+        ],
+        "messages": [
+            {
+                "kind": m.kind,
+                "sent_at": m.sent_at.isoformat(),
+                "text": m.text,
+                "intent": m.intent,
+                "faq_key": m.faq_key,
+                "confidence": m.confidence,
+                "fell_back": m.fell_back,
+                "action": m.action,
+                "corrected_intent": m.corrected_intent,
+                "corrected_faq_key": m.corrected_faq_key,
+            }
+            for m in view.messages
+        ],
     }
 
 
-CSV_COLUMNS = ["conversation_id", "sender_id", "channel", "sent_at", "kind", "text", "intent",
-               "faq_key", "confidence", "action", "corrected_intent", "corrected_faq_key"]
+CSV_COLUMNS = [
+    "conversation_id",
+    "sender_id",
+    "channel",
+    "sent_at",
+    "kind",
+    "text",
+    "intent",
+    "faq_key",
+    "confidence",
+    "action",
+    "corrected_intent",
+    "corrected_faq_key",
+]
 
 
 def _csv_safe(value: Any) -> Any:
@@ -414,19 +523,36 @@ def _export(views: list[review.ConversationView], fmt: str, name: str) -> web.Re
     disposition = {"Content-Disposition": f'attachment; filename="{name}.{fmt}"'}
     if fmt == "json":
         body = json.dumps([_conversation_json(v) for v in views], ensure_ascii=False, indent=1)
-        return web.Response(text=body, content_type="application/json", charset="utf-8",
-                            headers=disposition)
+        return web.Response(
+            text=body, content_type="application/json", charset="utf-8", headers=disposition
+        )
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for view in views:
         for m in view.messages:
-            writer.writerow([_csv_safe(v) for v in (
-                view.row.id, view.row.sender_id, view.row.channel, m.sent_at.isoformat(), m.kind,
-                m.text, m.intent, m.faq_key, m.confidence, m.action, m.corrected_intent,
-                m.corrected_faq_key)])
-    return web.Response(text=out.getvalue(), content_type="text/csv", charset="utf-8",
-                        headers=disposition)
+            writer.writerow(
+                [
+                    _csv_safe(v)
+                    for v in (
+                        view.row.id,
+                        view.row.sender_id,
+                        view.row.channel,
+                        m.sent_at.isoformat(),
+                        m.kind,
+                        m.text,
+                        m.intent,
+                        m.faq_key,
+                        m.confidence,
+                        m.action,
+                        m.corrected_intent,
+                        m.corrected_faq_key,
+                    )
+                ]
+            )
+    return web.Response(
+        text=out.getvalue(), content_type="text/csv", charset="utf-8", headers=disposition
+    )
 
 
 async def export_conversation(request: web.Request) -> web.Response:
@@ -461,8 +587,7 @@ async def index(request: web.Request) -> web.Response:
 async def _purge_old(app: web.Application) -> None:
     days = app[SETTINGS_KEY].transcript_retention_days
     try:
-        gone = await asyncio.to_thread(review.purge, app[DB_KEY],
-                                       _now() - dt.timedelta(days=days))
+        gone = await asyncio.to_thread(review.purge, app[DB_KEY], _now() - dt.timedelta(days=days))
         logger.info("retention: purged %d conversations older than %d days", gone, days)
     except Exception:
         logger.exception("retention purge failed; will retry tomorrow")
@@ -484,12 +609,14 @@ async def _purge_daily(app: web.Application) -> Any:
 
 def create_app(db: Database, settings: Settings, purge_daily: bool = False) -> web.Application:
     """The review app on `db`."""
-    app = web.Application(middlewares=[security_headers, require_staff],
-                          client_max_size=64 * 1024)
+    app = web.Application(middlewares=[security_headers, require_staff], client_max_size=64 * 1024)
     app[DB_KEY], app[SETTINGS_KEY], app[FAILURES_KEY] = db, settings, {}
-    app[TEMPLATES_KEY] = TemplateLookup(directories=[str(HERE / "templates")],
-                                        default_filters=["h"], input_encoding="utf-8",
-                                        strict_undefined=True)
+    app[TEMPLATES_KEY] = TemplateLookup(
+        directories=[str(HERE / "templates")],
+        default_filters=["h"],
+        input_encoding="utf-8",
+        strict_undefined=True,
+    )
     app.router.add_get("/", index)
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login)
@@ -519,13 +646,11 @@ def main(settings: Settings) -> None:
     """Serves the review app on BIND_HOST:REVIEW_PORT until stopped."""
     logging.basicConfig(level=logging.INFO)
     app = create_app(Database(), settings, purge_daily=True)
-    web.run_app(app, host=settings.host, port=settings.review_port, print=None,
-                access_log=None)
+    web.run_app(app, host=settings.host, port=settings.review_port, print=None, access_log=None)
 
 
 @contextmanager
-def serving_in_thread(db: Database, settings: Settings,
-                      purge_daily: bool = False) -> Iterator[str]:
+def serving_in_thread(db: Database, settings: Settings, purge_daily: bool = False) -> Iterator[str]:
     """The review app on 127.0.0.1:REVIEW_PORT in a background thread (tests, benchmarks)."""
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(create_app(db, settings, purge_daily=purge_daily))
