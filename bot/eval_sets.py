@@ -22,6 +22,7 @@ import fcntl
 import gzip
 import hashlib
 import io
+import os
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -219,7 +220,7 @@ def _record(paths: Iterable[Path]) -> None:
         lines = MANIFEST.read_text(encoding="utf-8").splitlines() if MANIFEST.exists() else []
         entries = dict(line.split("  ", 1)[::-1] for line in lines if line.strip())
         for path in paths:
-            name = str(path.relative_to(EVAL_DIR))
+            name = os.path.relpath(path, EVAL_DIR)
             entries[name] = hashlib.sha256(path.read_bytes()).hexdigest()
         MANIFEST.write_text(
             "".join(f"{digest}  {name}\n" for name, digest in sorted(entries.items())),
@@ -302,7 +303,7 @@ def frozen_files() -> dict[str, str]:
     return {
         name: digest
         for digest, name in (line.split("  ", 1) for line in MANIFEST.read_text().splitlines())
-    }
+    }  # names relative to tests/data/eval/ (the dev dialogues are ../dialogue_test.yml)
 
 
 def main(argv: list[str] | None = None) -> int:
