@@ -20,7 +20,7 @@ from bot.faq import (
     decide,
     ranking_from_parse,
 )
-from bot.nlu.turkish import fold
+from bot.text.turkish import fold
 from tests.conftest import Conversation, load_yaml
 
 # The keys and their order are fixed by the foundation issue; other parts depend on them.

@@ -41,6 +41,7 @@ from bot.db.models import (
 )
 from bot.db.session import Database
 from bot.identity import Channel, identity_of
+from bot.text.turkish import normalize
 
 FALLBACK_INTENT = "nlu_fallback"
 FALLBACK_ACTIONS = frozenset({"action_default_fallback"})
@@ -57,12 +58,6 @@ def channel_of(sender_id: str) -> str:
     """The channel a sender id comes from: tg, web, web-anon, rest, or other."""
     prefix = sender_id.partition(":")[0]
     return prefix if prefix in CHANNELS else "other"
-
-
-def _fold(text: str) -> str:
-    from bot.nlu.turkish import normalize
-
-    return normalize(text)
 
 
 def _timestamp(event: dict[str, Any]) -> dt.datetime:
@@ -268,7 +263,7 @@ def index_events(connection: Connection, sender_id: str, events: Sequence[dict[s
         if kind == "user":
             intent, faq_key, confidence = _understanding(event.get("parse_data") or {})
             message.update(
-                folded_text=_fold(message["text"]),
+                folded_text=normalize(message["text"]),
                 intent=intent,
                 faq_key=faq_key,
                 confidence=confidence,
@@ -357,8 +352,8 @@ def _conditions(filters: Filters, threshold: float) -> list[Any]:
         else:
             topic = ReviewMessage.intent == filters.topic
         conditions.append(exists().where(ReviewMessage.conversation_id == conv.id, topic))
-    if filters.search and _fold(filters.search):
-        pattern = f"%{_escape_like(_fold(filters.search))}%"
+    if filters.search and normalize(filters.search):
+        pattern = f"%{_escape_like(normalize(filters.search))}%"
         conditions.append(
             exists().where(
                 ReviewMessage.conversation_id == conv.id,

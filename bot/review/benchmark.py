@@ -36,6 +36,7 @@ from bot.db.models import StaffRole
 from bot.db.session import Database
 from bot.review.nlu_export import NLU_DIR, training_examples
 from bot.runner import free_port
+from bot.text.turkish import normalize
 
 ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 CONVERSATIONS = 100_000
@@ -112,19 +113,16 @@ class Generator:
     now: dt.datetime
 
     def __post_init__(self) -> None:
-        from bot.nlu.turkish import normalize
-
         mix = _intent_mix(self.examples)
         self.intents = [name for name, _ in mix]
         self.weights = [weight for _, weight in mix]
         self.folded: dict[str, str] = {}
-        self.normalize = normalize
         self.answer_texts = list(self.answers.values())
 
     def fold(self, message: str) -> str:
         """Turkish folding, cached (the generator repeats texts)."""
         if message not in self.folded:
-            self.folded[message] = self.normalize(message)
+            self.folded[message] = normalize(message)
         return self.folded[message]
 
     def conversation(self, conversation_id: int, writers: dict[str, Any]) -> int:
