@@ -6,13 +6,6 @@ messages at once (measured in docs/BENCHMARKS.md, "Where the time goes").
   custom action on this machine, more than the rest of the round trip. Here the schema is
   checked once and its validator reused; every reply is still validated against it, with Rasa's
   own error message.
-- DIET and the ResponseSelector predict through a `tf.function` with a fixed input signature,
-  whose every call matches the inputs against that signature again (about 2 ms of the 4.5 ms a
-  call takes). Here the function's one concrete graph is looked up once and called directly:
-  the same graph, the same weights, the same outputs.
-- DIET and the ResponseSelector each combine a message's features from both featurizers (sparse
-  matrices stacked with scipy), the same work twice. Here a message keeps what was combined for
-  a given list of featurizers, until a featurizer adds features.
 - Rasa parses each message on its own. Here the messages that reach NLU in the same turn of the
   event loop are parsed together, in one run of the NLU graph, whose batched classifiers
   (bot/nlu/batched.py) predict them with one model call each. A message that arrives alone
@@ -43,12 +36,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import tensorflow as tf
 from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
-from keras.utils import tf_utils
 from rasa.core.actions.action import RemoteAction
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import UserMessage
@@ -57,12 +48,11 @@ from rasa.engine.constants import PLACEHOLDER_MESSAGE, PLACEHOLDER_TRACKER
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphSchema
 from rasa.engine.runner.dask import DaskGraphRunner
-from rasa.shared.constants import DIAGNOSTIC_DATA, DOCS_BASE_URL
+from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
-from rasa.utils.tensorflow import models
 
 from bot.heap import freeze_startup_heap
 
@@ -87,36 +77,6 @@ def validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
         f"{DOCS_BASE_URL}/custom-actions"
     )
     raise error
-
-
-_concrete_predict_steps: weakref.WeakKeyDictionary[models.RasaModel, Any] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def rasa_predict(self: models.RasaModel, batch_in: tuple[Any, ...]) -> dict[str, Any]:
-    """RasaModel._rasa_predict, calling the prediction graph's concrete function directly."""
-    if self._run_eagerly:
-        return _rasa_predict(self, batch_in)
-    self._training = False
-    if not self.prepared_for_prediction:
-        self.prepare_for_predict()
-        self.prepared_for_prediction = True
-    concrete = _concrete_predict_steps.get(self)
-    if concrete is None:
-        if self._tf_predict_step is None:
-            self._tf_predict_step = tf.function(
-                self.predict_step, input_signature=self._dynamic_signature(batch_in)
-            )
-        concrete = self._tf_predict_step.get_concrete_function()
-        _concrete_predict_steps[self] = concrete
-    outputs = tf_utils.sync_to_numpy_or_python_type(concrete(batch_in))
-    if DIAGNOSTIC_DATA in outputs:
-        outputs[DIAGNOSTIC_DATA] = self._empty_lists_to_none_in_dict(outputs[DIAGNOSTIC_DATA])
-    return outputs
-
-
-_rasa_predict = models.RasaModel._rasa_predict
 
 
 MAX_PARSE_BATCH = 32
@@ -359,18 +319,6 @@ def endpoint_session(self: EndpointConfig) -> _LentSession:
     return _LentSession(session)
 
 
-def all_features(self: Message, attribute: str, featurizers: list[str] | None = None) -> list[Any]:
-    """Message.get_all_features, combined once per message, attribute and featurizers."""
-    key = (attribute, tuple(featurizers or ()), len(self.features))
-    combined: dict[tuple, list[Any]] = self.__dict__.setdefault("_combined_features", {})
-    if key not in combined:
-        combined[key] = _get_all_features(self, attribute, featurizers)
-    return list(combined[key])
-
-
-_get_all_features = Message.get_all_features
-
-
 def load_model(self: Agent, model_path: str | Path, fingerprint: str | None = None) -> None:
     """Agent.load_model, then the start-up heap frozen (bot/heap.py)."""
     _load_model(self, model_path, fingerprint)
@@ -383,10 +331,8 @@ _load_model = Agent.load_model
 def apply() -> None:
     """Installs the speed-ups in this process (idempotent)."""
     RemoteAction._validate_action_result = validate_action_result
-    models.RasaModel._rasa_predict = rasa_predict
     MessageProcessor.parse_message = parse_message
     MessageProcessor.log_message = log_message
     DaskGraphRunner.run = run_graph
     EndpointConfig.session = endpoint_session
-    Message.get_all_features = all_features
     Agent.load_model = load_model

@@ -8,18 +8,23 @@ from typing import Any
 
 import numpy as np
 import pytest
+import scipy.sparse
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 from rasa.core.channels.channel import UserMessage
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphSchema, SchemaNode
 from rasa.nlu.classifiers.regex_message_handler import RegexMessageHandler
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
+from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.utils.endpoints import EndpointConfig
+from rasa.utils.tensorflow.models import RasaModel
 from rasa.utils.train_utils import create_data_generators
 
 import bot.tracker_store  # noqa: F401  (installs the speed-ups, as in every Rasa process)
 from bot import rasa_speedups
+from bot.nlu import batched
 
 
 def action() -> RemoteAction:
@@ -48,13 +53,22 @@ def test_an_invalid_reply_is_refused_with_rasas_message() -> None:
 # --- prediction through the concrete graph --------------------------------------------------
 
 
-def test_the_concrete_graph_predicts_what_rasa_predicts(agent_and_loop) -> None:
-    agent, _ = agent_and_loop
-    classifier = next(
+def _component(agent: Any, kind: str) -> Any:
+    """The loaded component whose graph node name contains `kind`."""
+    return next(
         node._component
         for name, node in agent.processor.graph_runner._instantiated_nodes.items()
-        if "DIETClassifier" in name
+        if kind in name
     )
+
+
+def test_our_classifiers_predict_through_the_concrete_graph_what_rasa_predicts(
+    agent_and_loop,
+) -> None:
+    agent, _ = agent_and_loop
+    classifier = _component(agent, "DIETClassifier")
+    assert isinstance(classifier.model, batched.ConcreteDIET)
+    assert isinstance(_component(agent, "ResponseSelector").model, batched.ConcreteDIET2BOW)
     seen: list[Message] = []
     original = classifier._predict
     classifier._predict = lambda message: seen.append(message) or original(message)
@@ -64,10 +78,35 @@ def test_the_concrete_graph_predicts_what_rasa_predicts(agent_and_loop) -> None:
         del classifier._predict
     model_data = classifier._create_model_data(seen[:1], training=False)
     batch = next(iter(create_data_generators(model_data, 1, 1, shuffle=False)[0]))[0]
-    ours = rasa_speedups.rasa_predict(classifier.model, batch)
-    rasas = rasa_speedups._rasa_predict(classifier.model, batch)
+    ours = classifier.model._rasa_predict(batch)
+    rasas = RasaModel._rasa_predict(classifier.model, batch)
     assert ours.keys() == rasas.keys()
     np.testing.assert_allclose(ours["i_scores"], rasas["i_scores"], rtol=1e-6, atol=1e-9)
+
+
+def test_features_are_combined_once_for_both_classifiers(agent_and_loop, monkeypatch) -> None:
+    agent, _ = agent_and_loop
+    combined: list[str] = []
+    combine = Message.get_all_features
+    monkeypatch.setattr(
+        Message,
+        "get_all_features",
+        lambda self, *args: combined.append(self.get(TEXT)) or combine(self, *args),
+    )
+    asyncio.run(agent.parse_message("staj ücreti ne zaman yatar"))
+    assert combined.count("staj ücreti ne zaman yatar") == 1  # DIET, then reused by the selector
+
+
+def test_combined_features_follow_features_added_later() -> None:
+    message = Message({TEXT: "merhaba"})
+    sparse = scipy.sparse.coo_matrix(np.ones((1, 3)))
+    message.add_features(Features(sparse, FEATURE_TYPE_SENTENCE, TEXT, "first"))
+    with batched.features_combined_once([message]):
+        [first] = message.get_all_features(TEXT)
+        message.add_features(Features(sparse, FEATURE_TYPE_SENTENCE, TEXT, "second"))
+        [both] = message.get_all_features(TEXT)  # the two featurizers' columns side by side
+    assert (first.features.shape, both.features.shape) == ((1, 3), (1, 6))
+    assert "get_all_features" not in message.__dict__  # Rasa's own method again
 
 
 # --- parsing messages together ----------------------------------------------------------------
