@@ -14,6 +14,8 @@ from typing import Any
 from rasa.core.channels.rest import RestInput
 from sanic.request import Request
 
+from bot.senders import REST
+
 
 class LocalRestInput(RestInput):
     """REST input whose sender ids are namespaced as unverified."""
@@ -21,7 +23,7 @@ class LocalRestInput(RestInput):
     @classmethod
     def name(cls) -> str:
         """Keeps the stock URL: /webhooks/rest/webhook."""
-        return "rest"
+        return REST.name
 
     async def _extract_sender(self, req: Request) -> Any:
-        return f"rest:{req.json.get('sender', 'anonymous')}"
+        return REST.sender_id(req.json.get("sender", "anonymous"))

@@ -32,17 +32,12 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.config import load_settings
+from bot.senders import TELEGRAM
 
 logger = logging.getLogger(__name__)
 SECRET_HEADER = "X-Bridge-Secret"
 REMINDER_INTENT = "EXTERNAL_offer_reminder"
-INPUT_CHANNEL = "telegram"
 MAX_TELEGRAM_USER_ID = 2**53  # Bot API: user ids fit in 52 bits
-
-
-def sender_id(user_id: int) -> str:
-    """The Rasa sender id of a Telegram user."""
-    return f"tg:{user_id}"
 
 
 def is_intent_syntax(text: str) -> bool:
@@ -123,10 +118,14 @@ class TelegramBridgeInput(InputChannel):
                 else:
                     return response.json({"error": "give text or payload"}, status=400)
                 await on_new_message(
-                    UserMessage(message, collector, sender_id(user_id), input_channel=INPUT_CHANNEL)
+                    UserMessage(
+                        message, collector, TELEGRAM.sender_id(user_id), input_channel=TELEGRAM.name
+                    )
                 )
             except Exception:  # whatever failed, the Telegram process asks the user to retry
-                logger.exception("telegram bridge: message of %s failed", sender_id(user_id))
+                logger.exception(
+                    "telegram bridge: message of %s failed", TELEGRAM.sender_id(user_id)
+                )
                 return response.json({"error": "failed"}, status=500)
             return _reply(collector.messages)
 
@@ -139,7 +138,7 @@ class TelegramBridgeInput(InputChannel):
         if isinstance(offer_id, bool) or not isinstance(offer_id, int):
             return response.json({"error": "reminder_offer_id must be an integer"}, status=400)
         agent = request.app.ctx.agent
-        conversation = sender_id(user_id)
+        conversation = TELEGRAM.sender_id(user_id)
         async with agent.lock_store.lock(conversation):
             tracker = await agent.processor.fetch_tracker_and_update_session(
                 conversation, collector
