@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.config import PROJECT_ROOT, load_settings
+from bot.config import PROJECT_ROOT, Settings, load_settings, reload_settings
 from bot.model import ensure_trained
 from bot.runner import free_port, start_action_server, stop
 
@@ -74,6 +74,29 @@ class Conversation:
             buttons=[b for event in bot for b in (event.data.get("buttons") or [])],
             utter_actions=[(event.metadata or {}).get("utter_action", "") for event in bot],
         )
+
+
+class Environment:
+    """Environment variables set for one test, and the process's settings read from them again
+    (bot.config loads them once per process)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.monkeypatch = monkeypatch
+
+    def set(self, **variables: str) -> Settings:
+        """Sets the variables ("" for unset) and reloads the settings; raises ConfigError."""
+        for name, value in variables.items():
+            self.monkeypatch.setenv(name, value)
+        return reload_settings()
+
+
+@pytest.fixture()
+def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Environment]:
+    """Set variables with `environment.set(NAME="value")`; afterwards the environment and the
+    settings are as before."""
+    yield Environment(monkeypatch)
+    monkeypatch.undo()
+    reload_settings()
 
 
 @pytest.fixture(scope="session")

@@ -68,7 +68,6 @@ from bot.db.migrate import upgrade
 from bot.db.session import Database
 from bot.portal import token as portal_token
 from bot.runner import (
-    TF_THREAD_VARIABLES,
     free_port,
     start_action_server,
     start_rasa,
@@ -398,14 +397,16 @@ def init_bot_stack(model: Path) -> Iterator[tuple[str, str]]:
     )
     credentials = run_directory / "credentials.yml"
     credentials.write_text("bot.channels.telegram_bridge.TelegramBridgeInput:\n")
-    # served as ours is: one TensorFlow thread, no telemetry (bot/runner.py)
+    # served as ours is: the same TensorFlow threads, no telemetry (bot/runner.py)
+    settings = load_settings()
     environment = {
         **os.environ,
         **RASA_PROCESS_ENVIRONMENT,
         "PYTHONPATH": str(PROJECT_ROOT),
         "TELEGRAM_BRIDGE_SECRET": secret,
         "SANIC_HOST": host,
-        **{name: "1" for name in TF_THREAD_VARIABLES},
+        "TF_INTER_OP_PARALLELISM_THREADS": str(settings.tf_inter_op_parallelism_threads),
+        "TF_INTRA_OP_PARALLELISM_THREADS": str(settings.tf_intra_op_parallelism_threads),
     }
     processes: list[subprocess.Popen] = []
     try:
