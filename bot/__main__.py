@@ -101,10 +101,10 @@ def run_command(argv: list[str] | None) -> int:
         migrate.upgrade()
         return REVIEW_COMMANDS[args.command](args)
     if args.command == "telegram":
-        from bot.channels import telegram
+        from bot.telegram import application
 
         migrate.upgrade()
-        return telegram.main(load_settings())
+        return application.main(load_settings())
     if args.command == "train":
         model.ensure_trained()
         return 0

@@ -234,11 +234,6 @@ class Settings:
         """Where the widget finds Rasa's socket.io endpoint."""
         return f"http://{self.host}:{self.rasa_port}"
 
-    @property
-    def telegram_bridge_url(self) -> str:
-        """Where the Telegram process hands messages to Rasa (bot/channels/telegram_bridge.py)."""
-        return f"http://{self.host}:{self.rasa_port}/webhooks/telegram_bridge/webhook"
-
 
 def variables_of(field: dataclasses.Field) -> tuple[str, ...]:
     """The environment variables a field of Settings is read from."""

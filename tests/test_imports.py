@@ -1,9 +1,10 @@
-"""Light processes stay light: what the action server and the staff review app import.
+"""Light processes stay light: what the action server, the staff review app and the Telegram
+process import.
 
-The action server (rasa-sdk, no machine learning) and the review app need neither Rasa nor
-TensorFlow; importing them there cost seconds and hundreds of MiB per process
-(docs/BENCHMARKS.md, "Action server start-up"). Each check imports the modules in a fresh
-interpreter and lists the top-level packages it loaded.
+The action server (rasa-sdk, no machine learning), the review app and the Telegram process (a
+client of the Rasa server) need neither Rasa nor TensorFlow; importing them there cost seconds
+and hundreds of MiB per process (docs/BENCHMARKS.md, "Action server start-up"). Each check
+imports the modules in a fresh interpreter and lists the top-level packages it loaded.
 """
 
 from __future__ import annotations
@@ -12,13 +13,20 @@ import json
 import pkgutil
 import subprocess
 import sys
+from types import ModuleType
 
 import actions
+import bot.telegram
 from bot.config import PROJECT_ROOT
 
-ACTION_MODULES = sorted(
-    f"actions.{module.name}" for module in pkgutil.iter_modules(actions.__path__)
-)
+
+def modules_of(package: ModuleType) -> list[str]:
+    """Every module of the package."""
+    return sorted(f"{package.__name__}.{m.name}" for m in pkgutil.iter_modules(package.__path__))
+
+
+ACTION_MODULES = modules_of(actions)
+TELEGRAM_MODULES = modules_of(bot.telegram)
 
 
 def top_level_packages_imported_by(modules: list[str]) -> set[str]:
@@ -49,3 +57,13 @@ def test_the_review_app_imports_neither_rasa_nor_tensorflow() -> None:
     imported = top_level_packages_imported_by(["bot.review.server"])
     assert "aiohttp" in imported
     assert not imported & {"rasa", "rasa_sdk", "tensorflow", "keras"}
+
+
+def test_the_telegram_process_imports_neither_rasa_nor_sanic() -> None:
+    assert "bot.telegram.application" in TELEGRAM_MODULES
+    # what `python -m bot telegram` loads before the application: the CLI, the migrations
+    imported = top_level_packages_imported_by(
+        ["bot.__main__", "bot.model", "bot.db.migrate", *TELEGRAM_MODULES]
+    )
+    assert "telegram" in imported
+    assert not imported & {"rasa", "rasa_sdk", "sanic", "tensorflow", "keras"}

@@ -25,7 +25,6 @@ from rasa.utils.endpoints import EndpointConfig
 from telegram import Update
 
 from bot.benchmarks import fake_telegram
-from bot.channels.telegram import PerChatUpdateProcessor
 from bot.config import ConfigError, load_settings, read_settings
 from bot.db.migrate import upgrade
 from bot.lock_store import RedisTicketLockStore
@@ -37,6 +36,7 @@ from bot.runner import (
     stop,
     write_endpoints,
 )
+from bot.telegram.application import PerChatUpdateProcessor
 from tests.db_fixtures import _postgres_database
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -60,8 +60,6 @@ from sqlalchemy.engine import make_url
 
 from bot.benchmarks import fake_telegram
 from bot.benchmarks.report import percentile, write_section
-from bot.channels.telegram import UNAVAILABLE
-from bot.channels.telegram_bridge import SECRET_HEADER
 from bot.config import PROJECT_ROOT, RASA_PROCESS_ENVIRONMENT, Settings, load_settings
 from bot.db import demo, linking
 from bot.db.migrate import upgrade
@@ -75,6 +73,8 @@ from bot.runner import (
     stop,
     with_run_secrets,
 )
+from bot.telegram.handlers import UNAVAILABLE
+from bot.telegram.protocol import SECRET_HEADER, bridge_url
 
 BENCH_DIRECTORY = PROJECT_ROOT / "var" / "bench"
 INIT_BOT_DIRECTORY = BENCH_DIRECTORY / "rasa-init"
@@ -457,7 +457,7 @@ def init_bot_stack(model: Path) -> Iterator[tuple[str, str]]:
 
         _wait_until_up(f"http://{host}:{action_port}/health", processes[0])
         _wait_until_up(f"http://{host}:{rasa_port}/", processes[1], 600)
-        yield f"http://{host}:{rasa_port}/webhooks/telegram_bridge/webhook", secret
+        yield bridge_url(host, rasa_port), secret
     finally:
         stop(processes)
 
@@ -633,7 +633,7 @@ async def open_load(
 
 def bridge_of(settings: Settings) -> tuple[str, str]:
     """Our stack's Telegram bridge URL and its secret."""
-    return settings.telegram_bridge_url, settings.telegram_bridge_secret or ""
+    return bridge_url(settings.host, settings.rasa_port), settings.telegram_bridge_secret or ""
 
 
 async def saturate(
