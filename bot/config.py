@@ -79,6 +79,13 @@ def _text(raw: str) -> str:
     return raw
 
 
+def _switch(raw: str) -> bool:
+    """`on` or `off`."""
+    if raw.lower() not in ("on", "off"):
+        raise ValueError(f"must be on or off, got {raw!r}")
+    return raw.lower() == "on"
+
+
 def _http_url(raw: str) -> str:
     """An http(s) URL, without a trailing slash."""
     parts = urlsplit(raw)
@@ -217,6 +224,8 @@ class Settings:
     tf_intra_op_parallelism_threads: int = _setting(
         "TF_INTRA_OP_PARALLELISM_THREADS", _whole(0), "1"
     )
+    # our replacements of Rasa's, Sanic's and aiohttp's internals (bot/patches/): off to bisect
+    rasa_patches: bool = _setting("STAJ_RASA_PATCHES", _switch, "on")
 
     @property
     def action_server_url(self) -> str:

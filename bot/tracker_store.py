@@ -31,14 +31,13 @@ from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.orm import sessionmaker
 
-from bot import rasa_speedups
+from bot import patches
 from bot.config import absolute_database_url, load_settings
 from bot.db import transcripts
 from bot.db.session import Database
 from bot.masking import mask_event
 
 logger = logging.getLogger(__name__)
-rasa_speedups.apply()  # every Rasa process of the assistant loads this module (endpoints.yml)
 
 
 @dataclasses.dataclass
@@ -87,7 +86,13 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         event_broker: EventBroker | None = None,
         **kwargs: Any,
     ) -> None:
-        """`host` is the database URL from endpoints.yml (Rasa passes `url` as `host`)."""
+        """`host` is the database URL from endpoints.yml (Rasa passes `url` as `host`).
+
+        Every Rasa process of the assistant creates this store (endpoints.yml), `rasa shell`
+        too, whose app has none of our channels: so it installs our replacements of Rasa's
+        internals (bot/patches/; once per process) before the first message.
+        """
+        patches.install()
         settings = load_settings()
         url = absolute_database_url(host) if host else settings.database_url
         super().__init__(domain=domain, host=url, event_broker=event_broker, **kwargs)

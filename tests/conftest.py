@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from bot import patches
 from bot.config import PROJECT_ROOT, Settings, load_settings, reload_settings
 from bot.model import ensure_trained
 from bot.runner import free_port, start_action_server, stop
@@ -122,6 +123,7 @@ def start_agent(
     from rasa.utils.endpoints import EndpointConfig
 
     model = ensure_trained()
+    patches.install()  # as in every Rasa process of the assistant
     settings = dataclasses.replace(load_settings(), action_port=free_port())
     action_server = start_action_server(settings, {"DATABASE_URL": database_url, **TEST_WAGE})
     loop = asyncio.new_event_loop()

@@ -58,6 +58,7 @@ import aiohttp
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bot import patches
 from bot.benchmarks import fake_telegram
 from bot.benchmarks.report import percentile, write_section
 from bot.config import PROJECT_ROOT, RASA_PROCESS_ENVIRONMENT, Settings, load_settings
@@ -397,11 +398,13 @@ def init_bot_stack(model: Path) -> Iterator[tuple[str, str]]:
     )
     credentials = run_directory / "credentials.yml"
     credentials.write_text("bot.channels.telegram_bridge.TelegramBridgeInput:\n")
-    # served as ours is: the same TensorFlow threads, no telemetry (bot/runner.py)
+    # served as ours is: the same TensorFlow threads, no telemetry (bot/runner.py); Rasa's own
+    # code throughout (our bridge channel would install our replacements of it)
     settings = load_settings()
     environment = {
         **os.environ,
         **RASA_PROCESS_ENVIRONMENT,
+        "STAJ_RASA_PATCHES": "off",
         "PYTHONPATH": str(PROJECT_ROOT),
         "TELEGRAM_BRIDGE_SECRET": secret,
         "SANIC_HOST": host,
@@ -813,6 +816,7 @@ async def profile(
 
         return wrapper
 
+    patches.install()  # as in every Rasa process of the assistant
     agent = Agent.load(
         str(model), action_endpoint=EndpointConfig(action_url), tracker_store=tracker_store
     )

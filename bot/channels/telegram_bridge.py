@@ -25,6 +25,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.server_start import with_start_listeners
 from bot.config import load_settings
 from bot.senders import TELEGRAM
 from bot.telegram import protocol
@@ -124,7 +125,7 @@ class TelegramBridgeInput(InputChannel):
                 return response.json({"error": "failed"}, status=500)
             return _reply(collector.messages)
 
-        return bridge
+        return with_start_listeners(bridge)
 
     async def _remind(
         self, request: Request, user_id: int, offer_id: Any, collector: CollectingOutputChannel

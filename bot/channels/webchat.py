@@ -35,6 +35,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
+from bot.channels.server_start import with_start_listeners
 from bot.config import load_settings
 from bot.portal import token as portal_token
 from bot.senders import WEB, WEB_ANON
@@ -201,4 +202,4 @@ class WebChatInput(InputChannel):
                 )
             )
 
-        return webhook
+        return with_start_listeners(webhook)

@@ -1,17 +1,27 @@
-"""Rasa, made cheaper per message (bot/rasa_speedups.py): the same results as Rasa's own code."""
+"""Our replacements of Rasa's and Sanic's internals (bot/patches/) and the savings in our
+classifier components (bot/nlu/batched.py): fenced in, and the same results as the libraries'
+own code."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import inspect
+import json
+import os
+import subprocess
+import sys
 import time
 from typing import Any
 
 import numpy as np
 import pytest
 import scipy.sparse
+import structlog.testing
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 from rasa.core.channels.channel import UserMessage
+from rasa.core.processor import MessageProcessor
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphSchema, SchemaNode
 from rasa.nlu.classifiers.regex_message_handler import RegexMessageHandler
@@ -22,17 +32,131 @@ from rasa.utils.endpoints import EndpointConfig
 from rasa.utils.tensorflow.models import RasaModel
 from rasa.utils.train_utils import create_data_generators
 
-import bot.tracker_store  # noqa: F401  (installs the speed-ups, as in every Rasa process)
-from bot import rasa_speedups
+from bot import patches
+from bot.channels.rest import LocalRestInput
+from bot.channels.telegram_bridge import TelegramBridgeInput
+from bot.channels.webchat import WebChatInput
+from bot.config import PROJECT_ROOT
 from bot.nlu import batched
+from bot.patches import rasa as rasa_patches
+
+# SHA-256 of the source of every original a replacement stands in for, as the libraries'
+# pinned versions (bot.patches.PINNED) have it. A new version that changes one fails here: read
+# the new original against its replacement, then record the new hash.
+REPLACED = {
+    "rasa.core.actions.action.RemoteAction._validate_action_result": (
+        "f8cdb4be6812396167ced74161b2ccd65c5ea676ad86d7d359d8c322d9d8dc42"
+    ),
+    "rasa.core.processor.MessageProcessor.parse_message": (
+        "b98d8e49b9f2c433040af62752212dc374600d50cd21deec82386642b64d30dc"
+    ),
+    "rasa.core.processor.MessageProcessor.log_message": (
+        "f2f8ec66a291d83d783b7acda52bbc0cc2a093b27a67625d8b9882e95138fac1"
+    ),
+    "rasa.engine.runner.dask.DaskGraphRunner.run": (
+        "45f0f52f574f3aa9546a552bf671183e171092c18b66e97f5771a7fa295de37e"
+    ),
+    "rasa.utils.endpoints.EndpointConfig.session": (
+        "e55aa13d9d4fb4bc440ac33b870a97ee162b76dda7ccb6bf68433567475fdffb"
+    ),
+    "sanic.server.runners.bind_socket": (
+        "fb4ac92c1addc1d7bc141404b64db168855f41f53f6d321f10c98f5e8ca500c2"
+    ),
+    "sanic.server.runners.serve": (
+        "1588e933e436c5c3eb9eba1b78ea7c721215ac22da7274e8a3d8e3055f7171c8"
+    ),
+}
+# The same for what our code re-implements without replacing it: the parse batcher mirrors
+# Rasa's graph parse; our classifiers' model classes and feature cache, Rasa's methods.
+MIRRORED = {
+    MessageProcessor._parse_message_with_graph: (
+        "0bd50a53b5c013af8458cbefe5dbcbd5c02c82a671a841b1947b3e8964e5c3d1"
+    ),
+    RasaModel._rasa_predict: "7f745b0f9cb647c9df9e5b04b318a7b93709daf9460bad4373970c6cf9f04d8f",
+    Message.get_all_features: "54fd4fd1efcb192f2ff37ac88c70a50814aa408924c1ffee1697a1bb4e7e1c89",
+}
+
+
+def source_hash(function: Any) -> str:
+    return hashlib.sha256(inspect.getsource(function).encode()).hexdigest()
+
+
+# --- the fence ------------------------------------------------------------------------------------
+
+
+def test_every_replaced_original_is_the_one_its_replacement_was_written_for() -> None:
+    replaced = {r.target: source_hash(r.original) for r in patches.replacements()}
+    assert replaced == REPLACED
+
+
+def test_what_our_classifiers_and_the_batcher_mirror_is_unchanged() -> None:
+    for function, expected in MIRRORED.items():
+        assert source_hash(function) == expected, function.__qualname__
+
+
+def test_the_pinned_versions_are_the_installed_ones() -> None:
+    assert patches.installed_versions() == patches.PINNED
+    assert patches.refusal(True, patches.PINNED) is None
+
+
+def test_other_library_versions_are_refused() -> None:
+    reason = patches.refusal(True, {**patches.PINNED, "rasa": "3.6.22"})
+    assert reason is not None and "rasa 3.6.21" in reason and "rasa 3.6.22" in reason
+    assert patches.refusal(True, {**patches.PINNED, "sanic": None}) is not None
+
+
+def test_the_switch_turns_them_off() -> None:
+    assert "STAJ_RASA_PATCHES=off" in patches.refusal(False, patches.PINNED)
+
+
+INSTALL = """
+import json, sys
+from bot import patches
+installed = patches.install()
+print(json.dumps([installed, [
+    getattr(r.owner, r.name) is r.replacement for r in patches.replacements()
+]]))
+"""
+
+
+def install_in_a_fresh_process(switch: str) -> tuple[bool, list[bool]]:
+    result = subprocess.run(
+        [sys.executable, "-c", INSTALL],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "STAJ_RASA_PATCHES": switch},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    installed, in_place = json.loads(result.stdout.strip().splitlines()[-1])
+    return installed, in_place
+
+
+@pytest.mark.parametrize("switch", ["on", "off"])
+def test_install_replaces_everything_or_nothing(switch: str) -> None:
+    installed, in_place = install_in_a_fresh_process(switch)
+    assert installed is (switch == "on")
+    assert in_place == [switch == "on"] * len(REPLACED)
+
+
+@pytest.mark.parametrize("channel", [LocalRestInput, TelegramBridgeInput, WebChatInput])
+def test_every_channel_installs_them_and_freezes_the_heap_as_the_server_starts(
+    channel: Any,
+) -> None:
+    async def on_new_message(message: UserMessage) -> None:
+        return None
+
+    blueprint = channel.from_credentials(None).blueprint(on_new_message)
+    events = {listener.event for listener in blueprint._future_listeners}
+    assert {"main_process_start", "after_server_start"} <= events
 
 
 def action() -> RemoteAction:
     return RemoteAction("action_answer_faq", EndpointConfig("http://127.0.0.1:1/webhook"))
 
 
-def test_rasa_processes_use_the_cached_validator() -> None:
-    assert RemoteAction._validate_action_result is rasa_speedups.validate_action_result
+def test_rasa_processes_use_the_cached_validator(agent_and_loop) -> None:
+    assert RemoteAction._validate_action_result is rasa_patches.validate_action_result
 
 
 def test_a_valid_reply_passes() -> None:
@@ -138,13 +262,13 @@ def test_messages_parsed_together_are_understood_as_alone(agent_and_loop, monkey
     agent, _ = agent_and_loop
     processor = agent.processor
     alone = [
-        asyncio.run(rasa_speedups._parse_message(processor, UserMessage(text)))
+        asyncio.run(rasa_patches._parse_message(processor, UserMessage(text)))
         for text in PARSED_TOGETHER
     ]
     runs = []
-    graph = rasa_speedups.ParseBatcher._graph
+    graph = rasa_patches.ParseBatcher._graph
     monkeypatch.setattr(
-        rasa_speedups.ParseBatcher,
+        rasa_patches.ParseBatcher,
         "_graph",
         lambda self, messages: runs.append(len(messages)) or graph(self, messages),
     )
@@ -165,14 +289,14 @@ def test_messages_parsed_together_are_understood_as_alone(agent_and_loop, monkey
 
 def test_a_message_that_breaks_its_batch_fails_alone(agent_and_loop, monkeypatch) -> None:
     agent, _ = agent_and_loop
-    graph = rasa_speedups.ParseBatcher._graph
+    graph = rasa_patches.ParseBatcher._graph
 
     def fragile(self, messages):
         if any(message.text == "patlat" for message in messages):
             raise RuntimeError("a component failed")
         return graph(self, messages)
 
-    monkeypatch.setattr(rasa_speedups.ParseBatcher, "_graph", fragile)
+    monkeypatch.setattr(rasa_patches.ParseBatcher, "_graph", fragile)
 
     async def together() -> list[Any]:
         return await asyncio.gather(
@@ -188,11 +312,30 @@ def test_a_message_that_breaks_its_batch_fails_alone(agent_and_loop, monkeypatch
     assert greeting["intent"]["name"] == "greet" and question["intent"]["name"] == "faq"
 
 
+def parse_lines(parse: Any) -> list[dict[str, Any]]:
+    """The "processor.message.parse" log entries written while `parse()` runs, without its
+    level's filter."""
+    with structlog.testing.capture_logs() as entries:
+        asyncio.run(parse())
+    return [entry for entry in entries if entry["event"] == "processor.message.parse"]
+
+
+def test_a_batched_parse_writes_the_debug_line_rasas_own_parse_writes(agent_and_loop) -> None:
+    processor = agent_and_loop[0].processor
+    text = "staj ücreti ödenecek mi"
+    ours = parse_lines(lambda: processor.parse_message(UserMessage(text)))
+    rasas = parse_lines(lambda: rasa_patches._parse_message(processor, UserMessage(text)))
+    assert len(ours) == len(rasas) == 1
+    assert ours[0].keys() == rasas[0].keys()
+    assert ours[0]["log_level"] == "debug" and ours[0]["parse_data_text"] == text
+    assert ours[0]["parse_data_intent"]["name"] == rasas[0]["parse_data_intent"]["name"]
+
+
 def _count_graph_runs(monkeypatch) -> list[int]:
     runs: list[int] = []
-    graph = rasa_speedups.ParseBatcher._graph
+    graph = rasa_patches.ParseBatcher._graph
     monkeypatch.setattr(
-        rasa_speedups.ParseBatcher,
+        rasa_patches.ParseBatcher,
         "_graph",
         lambda self, messages: runs.append(len(messages)) or graph(self, messages),
     )
@@ -202,10 +345,10 @@ def _count_graph_runs(monkeypatch) -> list[int]:
 def test_a_message_waits_for_the_ones_on_their_way(agent_and_loop, monkeypatch) -> None:
     processor = agent_and_loop[0].processor
     runs = _count_graph_runs(monkeypatch)
-    monkeypatch.setattr(rasa_speedups, "BATCH_WAIT_SECONDS", 30.0)  # only arrivals end the wait
+    monkeypatch.setattr(rasa_patches, "BATCH_WAIT_SECONDS", 30.0)  # only arrivals end the wait
 
     async def scenario() -> None:
-        batcher = rasa_speedups.batcher_of(processor)
+        batcher = rasa_patches.batcher_of(processor)
         first, second = UserMessage("merhaba"), UserMessage("staj ücreti ödenecek mi")
         batcher.coming(first)
         batcher.coming(second)  # still loading its conversation
@@ -223,10 +366,10 @@ def test_a_message_waits_for_nothing_alone_and_briefly_for_stragglers(
 ) -> None:
     processor = agent_and_loop[0].processor
     runs = _count_graph_runs(monkeypatch)
-    monkeypatch.setattr(rasa_speedups, "BATCH_WAIT_SECONDS", 0.3)
+    monkeypatch.setattr(rasa_patches, "BATCH_WAIT_SECONDS", 0.3)
 
     async def scenario() -> tuple[float, float]:
-        batcher = rasa_speedups.batcher_of(processor)
+        batcher = rasa_patches.batcher_of(processor)
         started = time.monotonic()
         await processor.parse_message(UserMessage("merhaba"))
         alone = time.monotonic() - started
@@ -270,7 +413,7 @@ def test_nodes_run_after_the_nodes_they_need() -> None:
             "unused": {},
         }
     )
-    assert rasa_speedups.execution_order(schema, ("select",)) == ("parse", "classify", "select")
+    assert rasa_patches.execution_order(schema, ("select",)) == ("parse", "classify", "select")
     cyclic = _schema({"a": {"x": "b"}, "b": {"x": "a"}})
     with pytest.raises(GraphRunError, match="cycle"):
-        rasa_speedups.execution_order(cyclic, ("a",))
+        rasa_patches.execution_order(cyclic, ("a",))

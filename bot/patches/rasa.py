@@ -1,5 +1,6 @@
 """Work Rasa 3.6 repeats on every message for nothing, done once instead, or done for several
-messages at once (measured in docs/BENCHMARKS.md, "Where the time goes").
+messages at once (measured in docs/BENCHMARKS.md, "Where the time goes"). Installed by
+bot.patches.install(); each replacement does what the code it replaces does, and says which.
 
 - Each action server reply is validated with `jsonschema.validate`, which first validates the
   (constant) response schema itself against the JSON Schema meta-schema: about 15 ms of CPU per
@@ -15,24 +16,19 @@ messages at once (measured in docs/BENCHMARKS.md, "Where the time goes").
 - Rasa opens a new HTTP session, and so a new connection, for every call to the action server.
   Here each endpoint keeps one session per event loop, whose connections stay open between
   calls (for less time than the action server keeps them, so none is reused as it closes).
-- Once a model is loaded, the heap built so far is left out of garbage collection
-  (bot/heap.py): full collections of it stopped a worker for up to 700 ms.
 - Every message runs the model's graph three times (NLU, then the policies before each action);
   Rasa hands each run to dask's scheduler, which works out the order of the graph's nodes anew
   every time. Here the order is worked out once per graph and target, and the nodes are called
   in it: the same nodes with the same inputs, without the scheduler.
-
-Applied when bot.tracker_store is imported, which every Rasa process of the assistant does
-(endpoints.yml).
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import copy
 import functools
 import weakref
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -40,8 +36,8 @@ from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
+from rasa.core import processor as rasa_processor
 from rasa.core.actions.action import RemoteAction
-from rasa.core.agent import Agent
 from rasa.core.channels.channel import UserMessage
 from rasa.core.processor import MessageProcessor
 from rasa.engine.constants import PLACEHOLDER_MESSAGE, PLACEHOLDER_TRACKER
@@ -54,7 +50,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
 
-from bot.heap import freeze_startup_heap
+from bot.patches import Replacement
 
 
 @functools.lru_cache(maxsize=1)
@@ -214,6 +210,12 @@ async def parse_message(
         return await _parse_message(self, message, tracker, only_output_properties)
     parse_data = await batcher.parse(message, only_output_properties)
     self._update_full_retrieval_intent(parse_data)
+    rasa_processor.structlogger.debug(  # the line Rasa's own parse_message writes
+        "processor.message.parse",
+        parse_data_text=copy.deepcopy(parse_data["text"]),
+        parse_data_intent=parse_data["intent"],
+        parse_data_entities=copy.deepcopy(parse_data["entities"]),
+    )
     self._check_for_unseen_features(parse_data)
     return parse_data
 
@@ -319,20 +321,35 @@ def endpoint_session(self: EndpointConfig) -> _LentSession:
     return _LentSession(session)
 
 
-def load_model(self: Agent, model_path: str | Path, fingerprint: str | None = None) -> None:
-    """Agent.load_model, then the start-up heap frozen (bot/heap.py)."""
-    _load_model(self, model_path, fingerprint)
-    freeze_startup_heap()
-
-
-_load_model = Agent.load_model
-
-
-def apply() -> None:
-    """Installs the speed-ups in this process (idempotent)."""
-    RemoteAction._validate_action_result = validate_action_result
-    MessageProcessor.parse_message = parse_message
-    MessageProcessor.log_message = log_message
-    DaskGraphRunner.run = run_graph
-    EndpointConfig.session = endpoint_session
-    Agent.load_model = load_model
+REPLACEMENTS = (
+    Replacement(
+        RemoteAction,
+        "_validate_action_result",
+        validate_action_result,
+        "the response schema checked once, not against the meta-schema on every action call",
+    ),
+    Replacement(
+        MessageProcessor,
+        "parse_message",
+        parse_message,
+        "messages waiting for NLU at the same time parsed in one run of the NLU graph",
+    ),
+    Replacement(
+        MessageProcessor,
+        "log_message",
+        log_message,
+        "tells the parse batcher which messages are on their way to NLU",
+    ),
+    Replacement(
+        DaskGraphRunner,
+        "run",
+        run_graph,
+        "the graph's nodes called in an order worked out once, without dask's scheduler",
+    ),
+    Replacement(
+        EndpointConfig,
+        "session",
+        endpoint_session,
+        "one kept-alive HTTP session per endpoint, not a new connection per action call",
+    ),
+)
