@@ -74,6 +74,7 @@ from bot.runner import (
     stop,
     with_run_secrets,
 )
+from bot.senders import TELEGRAM
 from bot.telegram.handlers import UNAVAILABLE
 from bot.telegram.protocol import SECRET_HEADER, bridge_url
 
@@ -345,7 +346,7 @@ def link_bridge_users(database_url: str, count: int = BRIDGE_USERS) -> list[int]
     for index in range(count):
         user_id = next(FRESH_BRIDGE_USERS)
         code = linking.issue_code(db, FIRST_STUDENT + 200 + index % 700, now)
-        result = linking.redeem_code(db, "telegram", str(user_id), code, now)
+        result = linking.redeem_code(db, TELEGRAM.name, str(user_id), code, now)
         if result.outcome is not linking.LinkOutcome.LINKED:
             raise RuntimeError(f"could not link {user_id}: {result.outcome}")
         users.append(user_id)
@@ -597,7 +598,7 @@ async def open_load(
     async def link(index: int, user_id: int) -> bool:
         code = linking.issue_code(db, FIRST_STUDENT + index, now)
         await telegram_users.ask(user_id, f"/start {code}")
-        return linking.linked_student(db, "telegram", str(user_id)) == FIRST_STUDENT + index
+        return linking.linked_student(db, TELEGRAM.name, str(user_id)) == FIRST_STUDENT + index
 
     linked = sum(await asyncio.gather(*(link(i, u) for i, u in enumerate(telegram_ids))))
     web_users = [WebUser() for _ in range(users)]
@@ -830,7 +831,7 @@ async def profile(
     action.RemoteAction.run = timed_async("action server round trip", original_run)
     review.index_events = timed("review index (in save)", original_index)
     try:
-        await agent.handle_text("merhaba", sender_id=f"tg:{user_ids[0]}")  # warm-up
+        await agent.handle_text("merhaba", sender_id=TELEGRAM.sender_id(user_ids[0]))  # warm-up
         for stage in spent:
             spent[stage] = 0.0
         messages = 0
@@ -838,7 +839,7 @@ async def profile(
         for turn in range(turns):
             for user_id in user_ids:
                 await agent.handle_text(
-                    CONVERSATION[turn % len(CONVERSATION)], sender_id=f"tg:{user_id}"
+                    CONVERSATION[turn % len(CONVERSATION)], sender_id=TELEGRAM.sender_id(user_id)
                 )
                 messages += 1
         total = time.perf_counter() - started
