@@ -1,4 +1,4 @@
-"""Explains to the student why a message could not be understood (see bot.nlu.guard)."""
+"""Explains to the student why a message could not be understood (bot/text/input_problems.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.config import load_settings
-from bot.nlu.guard import InputProblem, input_problem
+from bot.text.input_problems import InputProblem, input_problem
 
 RESPONSES = {
     InputProblem.EMPTY: "utter_input_empty",

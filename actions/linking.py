@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions.student_data import local_time
 from bot.db import linking
 from bot.db.session import shared_database
-from bot.identity import Channel, identity_of
+from bot.identity import identity_of
 from bot.link_code import find_code
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class ActionLinkAccount(Action):
         if identity is None:
             dispatcher.utter_message(response="utter_status_needs_verified_channel")
             return []
-        if identity.channel is Channel.WEB:
+        if identity.channel.names_student:
             dispatcher.utter_message(response="utter_link_not_needed_on_web")
             return []
         code = find_code(tracker.latest_message.get("text") or "")
@@ -51,7 +51,7 @@ class ActionLinkAccount(Action):
         try:
             result = linking.redeem_code(
                 shared_database(),
-                identity.channel.value,
+                identity.channel.name,
                 identity.external_user_id,
                 code,
                 dt.datetime.now(dt.timezone.utc),
@@ -79,12 +79,12 @@ class ActionUnlinkAccount(Action):
     ) -> list[dict[str, Any]]:
         """Unlinks, or says there was nothing to unlink."""
         identity = identity_of(tracker.sender_id)
-        if identity is None or identity.channel is Channel.WEB:
+        if identity is None or identity.channel.names_student:
             dispatcher.utter_message(response="utter_unlink_nothing_linked")
             return []
         try:
             removed = linking.unlink(
-                shared_database(), identity.channel.value, identity.external_user_id
+                shared_database(), identity.channel.name, identity.external_user_id
             )
         except SQLAlchemyError:
             logger.exception("database unavailable while unlinking")

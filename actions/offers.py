@@ -18,7 +18,7 @@ from actions.student_data import (
 from bot.db import offers
 from bot.db.models import InterviewMode, OfferRank, OfferStatus, ProgramType
 from bot.db.session import Database
-from bot.nlu.turkish import normalize
+from bot.text.turkish import normalize
 
 PROGRAM_NAMES = {
     ProgramType.INTERNSHIP: "Staj",

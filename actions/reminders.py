@@ -17,9 +17,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions.offers import PROGRAM_NAMES, RANK_LINES
 from actions.student_data import local_time, time_left
+from bot import senders
 from bot.db import offers
+from bot.db.linking import student_of
 from bot.db.session import shared_database
-from bot.identity import Channel, identity_of, student_of
+from bot.identity import identity_of
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +47,7 @@ class ActionRemindOffer(Action):
         """Employer, program, deadline in Istanbul time and time left; or nothing at all."""
         identity = identity_of(tracker.sender_id)
         offer_id = _offer_id(tracker)
-        if identity is None or identity.channel is not Channel.TELEGRAM or offer_id is None:
+        if identity is None or identity.channel is not senders.TELEGRAM or offer_id is None:
             return []
         now = dt.datetime.now(dt.timezone.utc)
         try:

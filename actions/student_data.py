@@ -12,8 +12,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.db.linking import student_of
 from bot.db.session import Database, shared_database
-from bot.identity import identity_of, student_of
+from bot.identity import identity_of
 
 ISTANBUL = ZoneInfo("Europe/Istanbul")
 logger = logging.getLogger(__name__)

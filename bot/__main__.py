@@ -22,12 +22,24 @@ import argparse
 import datetime as dt
 import sys
 
-from bot.config import load_settings
+from bot.config import ConfigError, load_settings
 
 DEFAULT_DEMO_STUDENTS = 3000
+CONFIG_ERROR_EXIT = 2
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Runs one command; a setting that is malformed or missing ends it with its message (exit
+    status 2) before anything starts."""
+    try:
+        load_settings()  # every setting is checked here, once per process
+        return run_command(argv)
+    except ConfigError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return CONFIG_ERROR_EXIT
+
+
+def run_command(argv: list[str] | None) -> int:
     """Parses the command line and runs one command."""
     parser = argparse.ArgumentParser(
         prog="python -m bot",
@@ -89,10 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         migrate.upgrade()
         return REVIEW_COMMANDS[args.command](args)
     if args.command == "telegram":
-        from bot.channels import telegram
+        from bot.telegram import application
 
         migrate.upgrade()
-        return telegram.main(load_settings())
+        return application.main(load_settings())
     if args.command == "train":
         model.ensure_trained()
         return 0

@@ -5,7 +5,7 @@
 What `python -m rasa_sdk --actions actions` does, bound to loopback by default (rasa-sdk binds
 0.0.0.0 unless told otherwise) and with the start-up heap left out of garbage collection once
 the server is up (bot/heap.py). ACTION_SERVER_SANIC_WORKERS sets the worker processes, as it
-does for rasa-sdk.
+does for rasa-sdk (checked at start-up with the other settings, bot/config.py).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from rasa_sdk import utils
 from rasa_sdk.endpoint import create_app
 from sanic import Sanic
 
+from bot.config import load_settings
 from bot.heap import freeze_startup_heap
 
 ACTIONS_PACKAGE = "actions"
@@ -41,5 +42,5 @@ def main(argv: list[str] | None = None) -> int:
     # Only Rasa calls the action server, never a browser: no CORS headers.
     app = create_app(ACTIONS_PACKAGE, cors_origins=None)
     app.register_listener(_freeze, "after_server_start")
-    app.run(args.host, args.port, workers=utils.number_of_sanic_workers())
+    app.run(args.host, args.port, workers=load_settings().action_server_sanic_workers)
     return 0

@@ -1,46 +1,133 @@
-"""All settings, read from environment variables; each has a documented default."""
+"""All settings, read from environment variables once per process and checked at start-up.
+
+Each setting is one field of `Settings`: its variable, its default (written here only, as the
+variable would spell it) and how its value is read and checked. README.md's "Configuration"
+table documents the same variables with the same defaults (tests/test_config.py holds them
+together). A malformed or out-of-range value is a `ConfigError` naming the variable; the
+command line (bot/__main__.py) turns it into an exit with that message before anything starts.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import os
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Every Rasa process we start: Rasa's usage telemetry and error reports would send what students
 # do to Rasa's servers (and, with no internet, retry in vain); they stay off.
 RASA_PROCESS_ENVIRONMENT = {"RASA_TELEMETRY_ENABLED": "false"}
 
-# The seed FAQ (shared/seeds/000_ae31755377e2fac4.txt, question 3) says the candidate pool is open
-# "2024 yılı boyunca"; answers show the program year from here so a new year needs no retraining.
+# The FAQ (docs/source/usp_sss_ocr.txt, on the candidate pool) says "2024 yılı boyunca"; answers
+# show the program year from here, so a new year needs no retraining.
 SOURCE_PROGRAM_YEAR = 2024
+# Telegram's own rule for the webhook secret (setWebhook's secret_token).
+WEBHOOK_SECRET_FORMAT = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
-def _text(name: str) -> str | None:
-    """An optional string setting; unset and blank are the same."""
-    return os.environ.get(name, "").strip() or None
+class ConfigError(ValueError):
+    """A setting's value is malformed or out of range; the message names the variable."""
 
 
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
+# --- how values are read ------------------------------------------------------------------------
+
+
+def _whole(minimum: int = 0, maximum: int | None = None) -> Callable[[str], int]:
+    """A whole number from `minimum` to `maximum` (inclusive; no maximum when None)."""
+
+    def parse(raw: str) -> int:
+        bounds = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError(f"must be a whole number {bounds}, got {raw!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            raise ValueError(f"must be a whole number {bounds}, got {raw!r}")
+        return value
+
+    return parse
+
+
+def _number(minimum: float, maximum: float | None = None) -> Callable[[str], float]:
+    """A decimal number from `minimum` to `maximum` (inclusive; no maximum when None)."""
+
+    def parse(raw: str) -> float:
+        bounds = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(f"must be a number {bounds}, got {raw!r}") from None
+        if not minimum <= value <= (maximum if maximum is not None else float("inf")):
+            raise ValueError(f"must be a number {bounds}, got {raw!r}")
+        return value
+
+    return parse
+
+
+_port = _whole(1, 65535)
+
+
+def _text(raw: str) -> str:
+    return raw
+
+
+def _switch(raw: str) -> bool:
+    """`on` or `off`."""
+    if raw.lower() not in ("on", "off"):
+        raise ValueError(f"must be on or off, got {raw!r}")
+    return raw.lower() == "on"
+
+
+def _http_url(raw: str) -> str:
+    """An http(s) URL, without a trailing slash."""
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"must be an http(s) URL, got {raw!r}")
+    return raw.rstrip("/")
+
+
+def _webhook_secret(raw: str) -> str:
+    if not WEBHOOK_SECRET_FORMAT.fullmatch(raw):
+        raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+    return raw
+
+
+def _redis_url(raw: str) -> str:
+    """redis://[[user]:password@]host[:port][/db], or rediss:// for TLS."""
+    parts = urlsplit(raw)
     try:
-        return int(raw)
-    except ValueError as error:
-        raise SystemExit(f"{name} must be an integer, got {raw!r}") from error
+        _ = parts.port  # a port that is not a number raises ValueError
+        valid = parts.scheme in ("redis", "rediss") and bool(parts.hostname)
+    except ValueError:
+        valid = False
+    if not valid or not (parts.path.strip("/") or "0").isdigit():
+        raise ValueError(f"must look like redis://host:6379/0, got {raw!r}")
+    return raw
 
 
-def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError as error:
-        raise SystemExit(f"{name} must be a number, got {raw!r}") from error
+_DATABASE_URL = re.compile(r"(?P<scheme>[\w+]+)://(?P<rest>.*)", re.DOTALL)
+
+
+def absolute_database_url(url: str) -> str:
+    """The database URL (SQLAlchemy's form, `scheme://...`) with a relative SQLite path made
+    absolute against the project root: `sqlite:///var/staj.db` is the project's var/staj.db,
+    wherever the process runs. Raises ValueError for what is no database URL."""
+    match = _DATABASE_URL.fullmatch(url)
+    if match is None:
+        raise ValueError(f"must be a database URL like sqlite:///var/staj.db, got {url!r}")
+    if match["scheme"].partition("+")[0] == "sqlite" and match["rest"].startswith("/"):
+        path, separator, query = match["rest"][1:].partition("?")
+        if path and path != ":memory:" and not Path(path).is_absolute():
+            return f"{match['scheme']}:///{PROJECT_ROOT / path}{separator}{query}"
+    return url
 
 
 @dataclass(frozen=True)
@@ -48,7 +135,7 @@ class NetMinimumWage:
     """The monthly net minimum wage the stipend rule refers to, and where the figure comes from.
 
     The FAQ states the rule (30% / 15% of the net minimum wage) but no amount, so the operator
-    sets the amount with its source and effective date; the assistant never assumes one.
+    sets the amount (lira) with its source and effective date; the assistant never assumes one.
     """
 
     amount: Decimal
@@ -56,56 +143,89 @@ class NetMinimumWage:
     effective_date: dt.date
 
 
-def _net_minimum_wage() -> NetMinimumWage | None:
-    names = ("NET_MINIMUM_WAGE", "NET_MINIMUM_WAGE_SOURCE", "NET_MINIMUM_WAGE_DATE")
-    amount, source, date = (os.environ.get(name, "").strip() for name in names)
-    if not (amount or source or date):
-        return None
+def _net_minimum_wage(amount: str, source: str, date: str) -> NetMinimumWage:
     if not (amount and source and date):
-        raise SystemExit(f"{', '.join(names)} go together: the amount needs its source and date")
+        raise ValueError("set all three or none: the amount needs its source and date")
     try:
         wage = NetMinimumWage(Decimal(amount), source, dt.date.fromisoformat(date))
-    except (InvalidOperation, ValueError) as error:
-        raise SystemExit(
+    except (InvalidOperation, ValueError):
+        raise ValueError(
             f"NET_MINIMUM_WAGE must be a number like 12345.67 and NET_MINIMUM_WAGE_DATE a date "
             f"like 2026-01-01, got {amount!r} and {date!r}"
-        ) from error
+        ) from None
     if wage.amount <= 0:
-        raise SystemExit(f"NET_MINIMUM_WAGE must be positive, got {amount!r}")
+        raise ValueError(f"NET_MINIMUM_WAGE must be positive, got {amount!r}")
     return wage
+
+
+def _setting(
+    variables: str | tuple[str, ...], parse: Callable[..., Any], default: str | None
+) -> Any:
+    """A field read from `variables` by `parse` (one string per variable, stripped).
+
+    When every variable is unset or blank the field takes `default`, spelled as the variable
+    would be and read by `parse` too (None: no value).
+    """
+    names = (variables,) if isinstance(variables, str) else variables
+    return dataclasses.field(
+        default=None if default is None else parse(default),
+        metadata={"variables": names, "parse": parse, "default": default},
+    )
+
+
+# --- the settings -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Runtime settings of every process of the assistant."""
+    """Runtime settings of every process of the assistant (README.md, "Configuration")."""
 
-    program_year: int
-    host: str
-    rasa_port: int
-    action_port: int
-    max_message_chars: int
-    net_minimum_wage: NetMinimumWage | None
-    # --- web chat widget and demo portal (issue 4) ---
-    portal_port: int
-    portal_jwt_secret: str
-    rasa_auth_token: str
-    # Staff review (bot/review/): own port, retention of transcripts, "low confidence" line.
-    review_port: int = 8090
-    transcript_retention_days: int = 180
-    review_low_confidence: float = 0.5
-    telegram_bot_token: str | None = None
-    telegram_api_url: str = "https://api.telegram.org"
-    telegram_webhook_url: str | None = None
-    telegram_webhook_secret: str | None = None
-    telegram_webhook_port: int = 8443
-    telegram_bridge_secret: str | None = None
-    reminder_window_hours: int = 24
-    reminder_interval_seconds: int = 300
-    telegram_concurrent_updates: int = 64
-    telegram_typing_delay_seconds: float = 1.0
-    # Production path (docs/BENCHMARKS.md, make bench-channels): Rasa's lock store in Redis,
-    # which several Sanic workers (SANIC_WORKERS) or Rasa replicas need to share conversations.
-    redis_url: str | None = None
+    program_year: int = _setting("USP_PROGRAM_YEAR", _whole(2000, 2100), str(SOURCE_PROGRAM_YEAR))
+    host: str = _setting("BIND_HOST", _text, "127.0.0.1")
+    rasa_port: int = _setting("RASA_PORT", _port, "5005")
+    action_port: int = _setting("ACTION_PORT", _port, "5055")
+    max_message_chars: int = _setting("MAX_MESSAGE_CHARS", _whole(1), "1500")
+    database_url: str = _setting("DATABASE_URL", absolute_database_url, "sqlite:///var/staj.db")
+    net_minimum_wage: NetMinimumWage | None = _setting(  # noqa: RUF009 (a dataclasses.field)
+        ("NET_MINIMUM_WAGE", "NET_MINIMUM_WAGE_SOURCE", "NET_MINIMUM_WAGE_DATE"),
+        _net_minimum_wage,
+        None,
+    )
+    # web chat widget and demo portal; the Rasa HTTP API's token
+    portal_port: int = _setting("PORTAL_PORT", _port, "8080")
+    portal_jwt_secret: str = _setting("PORTAL_JWT_SECRET", _text, "")
+    rasa_auth_token: str = _setting("RASA_AUTH_TOKEN", _text, "")
+    # staff review (bot/review/): own port, retention of transcripts, "low confidence" line
+    review_port: int = _setting("REVIEW_PORT", _port, "8090")
+    transcript_retention_days: int = _setting("TRANSCRIPT_RETENTION_DAYS", _whole(1), "180")
+    review_low_confidence: float = _setting("REVIEW_LOW_CONFIDENCE", _number(0.0, 1.0), "0.5")
+    # the Telegram process (bot/telegram/) and its reminders
+    telegram_bot_token: str | None = _setting("TELEGRAM_BOT_TOKEN", _text, None)
+    telegram_api_url: str = _setting("TELEGRAM_API_URL", _http_url, "https://api.telegram.org")
+    telegram_webhook_url: str | None = _setting("TELEGRAM_WEBHOOK_URL", _http_url, None)
+    telegram_webhook_secret: str | None = _setting("TELEGRAM_WEBHOOK_SECRET", _webhook_secret, None)
+    telegram_webhook_port: int = _setting("TELEGRAM_WEBHOOK_PORT", _port, "8443")
+    telegram_bridge_secret: str | None = _setting("TELEGRAM_BRIDGE_SECRET", _text, None)
+    reminder_window_hours: int = _setting("REMINDER_WINDOW_HOURS", _whole(1), "24")
+    reminder_interval_seconds: int = _setting("REMINDER_INTERVAL_SECONDS", _whole(1), "300")
+    telegram_concurrent_updates: int = _setting("TELEGRAM_CONCURRENT_UPDATES", _whole(1), "64")
+    telegram_typing_delay_seconds: float = _setting(
+        "TELEGRAM_TYPING_DELAY_SECONDS", _number(0.0), "1.0"
+    )
+    # the production path (README "Production"): Rasa's lock store in Redis, which several Sanic
+    # workers or Rasa replicas need to share conversations, and the processes' sizes
+    redis_url: str | None = _setting("REDIS_URL", _redis_url, None)
+    sanic_workers: int = _setting("SANIC_WORKERS", _whole(1), "1")
+    action_server_sanic_workers: int = _setting("ACTION_SERVER_SANIC_WORKERS", _whole(1), "1")
+    tracker_cache_size: int = _setting("TRACKER_CACHE_SIZE", _whole(0), "1000")
+    tf_inter_op_parallelism_threads: int = _setting(
+        "TF_INTER_OP_PARALLELISM_THREADS", _whole(0), "1"
+    )
+    tf_intra_op_parallelism_threads: int = _setting(
+        "TF_INTRA_OP_PARALLELISM_THREADS", _whole(0), "1"
+    )
+    # our replacements of Rasa's, Sanic's and aiohttp's internals (bot/patches/): off to bisect
+    rasa_patches: bool = _setting("STAJ_RASA_PATCHES", _switch, "on")
 
     @property
     def action_server_url(self) -> str:
@@ -123,36 +243,34 @@ class Settings:
         """Where the widget finds Rasa's socket.io endpoint."""
         return f"http://{self.host}:{self.rasa_port}"
 
-    @property
-    def telegram_bridge_url(self) -> str:
-        """Where the Telegram process hands messages to Rasa (bot/channels/telegram_bridge.py)."""
-        return f"http://{self.host}:{self.rasa_port}/webhooks/telegram_bridge/webhook"
+
+def variables_of(field: dataclasses.Field) -> tuple[str, ...]:
+    """The environment variables a field of Settings is read from."""
+    return field.metadata["variables"]
 
 
+def read_settings(environment: Mapping[str, str]) -> Settings:
+    """The settings `environment` gives, every value checked; raises ConfigError."""
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(Settings):
+        names = variables_of(field)
+        raw = [environment.get(name, "").strip() for name in names]
+        if not any(raw):
+            continue  # the field's default
+        try:
+            values[field.name] = field.metadata["parse"](*raw)
+        except ValueError as error:
+            raise ConfigError(f"{', '.join(names)}: {error}") from None
+    return Settings(**values)
+
+
+@functools.lru_cache(maxsize=1)
 def load_settings() -> Settings:
-    """Reads the settings from the environment."""
-    return Settings(
-        program_year=_int("USP_PROGRAM_YEAR", SOURCE_PROGRAM_YEAR),
-        host=os.environ.get("BIND_HOST", "127.0.0.1"),
-        rasa_port=_int("RASA_PORT", 5005),
-        action_port=_int("ACTION_PORT", 5055),
-        max_message_chars=_int("MAX_MESSAGE_CHARS", 1500),
-        net_minimum_wage=_net_minimum_wage(),
-        review_port=_int("REVIEW_PORT", 8090),
-        transcript_retention_days=_int("TRANSCRIPT_RETENTION_DAYS", 180),
-        review_low_confidence=_float("REVIEW_LOW_CONFIDENCE", 0.5),
-        portal_port=_int("PORTAL_PORT", 8080),
-        portal_jwt_secret=os.environ.get("PORTAL_JWT_SECRET", ""),
-        rasa_auth_token=os.environ.get("RASA_AUTH_TOKEN", ""),
-        telegram_bot_token=_text("TELEGRAM_BOT_TOKEN"),
-        telegram_api_url=(_text("TELEGRAM_API_URL") or "https://api.telegram.org").rstrip("/"),
-        telegram_webhook_url=_text("TELEGRAM_WEBHOOK_URL"),
-        telegram_webhook_secret=_text("TELEGRAM_WEBHOOK_SECRET"),
-        telegram_webhook_port=_int("TELEGRAM_WEBHOOK_PORT", 8443),
-        telegram_bridge_secret=_text("TELEGRAM_BRIDGE_SECRET"),
-        reminder_window_hours=_int("REMINDER_WINDOW_HOURS", 24),
-        reminder_interval_seconds=_int("REMINDER_INTERVAL_SECONDS", 300),
-        telegram_concurrent_updates=_int("TELEGRAM_CONCURRENT_UPDATES", 64),
-        telegram_typing_delay_seconds=_float("TELEGRAM_TYPING_DELAY_SECONDS", 1.0),
-        redis_url=_text("REDIS_URL"),
-    )
+    """The process's settings, read from the environment on first use; raises ConfigError."""
+    return read_settings(os.environ)
+
+
+def reload_settings() -> Settings:
+    """Reads the environment again (tests that change it); raises ConfigError."""
+    load_settings.cache_clear()
+    return load_settings()

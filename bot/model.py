@@ -12,12 +12,12 @@ from pathlib import Path
 
 from bot.config import PROJECT_ROOT, RASA_PROCESS_ENVIRONMENT
 
-MODELS_DIR = PROJECT_ROOT / "models"
 # Same data, same config, same machine type -> the same model, in CI as on a laptop: seeded
 # components (config.yml) plus deterministic TensorFlow ops and a fixed Python hash seed.
 REPRODUCIBLE_TRAINING = {"TF_DETERMINISTIC_OPS": "1", "PYTHONHASHSEED": "0"}
-# What the model is trained from: data, domain, config, and the code of our NLU components.
-TRAINING_INPUTS = ("config.yml", "domain", "data", "bot/nlu")
+# What the model is trained from: data, domain, config, the code of our NLU components and the
+# text rules they apply (the tokenizer's Turkish normalisation).
+TRAINING_INPUTS = ("config.yml", "domain", "data", "bot/nlu", "bot/text")
 
 
 def training_input_files(root: Path) -> list[Path]:

@@ -73,25 +73,21 @@ def start_review_server(settings: Settings) -> subprocess.Popen:
     return process
 
 
-TF_THREAD_VARIABLES = ("TF_INTER_OP_PARALLELISM_THREADS", "TF_INTRA_OP_PARALLELISM_THREADS")
-
-
 def rasa_environment(settings: Settings) -> dict[str, str]:
     """The environment for Rasa: the action server's and the database's URLs (endpoints.yml),
     what the web chat channel needs (the portal's secret and origin), the Telegram bridge's
-    secret."""
-    from bot.db.session import database_url
-
-    # One TensorFlow thread per Rasa process: a message's model is too small to gain from more,
-    # and each worker's thread pools fought the other processes for the cores (measured in
-    # docs/BENCHMARKS.md); an operator's own setting wins.
-    threads = {name: os.environ.get(name) or "1" for name in TF_THREAD_VARIABLES}
+    secret, and the checked values of the variables Rasa reads itself."""
     return {
         **os.environ,
         **RASA_PROCESS_ENVIRONMENT,
-        **threads,
+        # One TensorFlow thread per Rasa process by default: a message's model is too small to
+        # gain from more, and each worker's thread pools fought the other processes for the
+        # cores (measured in docs/BENCHMARKS.md).
+        "TF_INTER_OP_PARALLELISM_THREADS": str(settings.tf_inter_op_parallelism_threads),
+        "TF_INTRA_OP_PARALLELISM_THREADS": str(settings.tf_intra_op_parallelism_threads),
+        "SANIC_WORKERS": str(settings.sanic_workers),
         "ACTION_SERVER_URL": settings.action_server_url,
-        "DATABASE_URL": database_url(),
+        "DATABASE_URL": settings.database_url,
         "BIND_HOST": settings.host,
         "PORTAL_PORT": str(settings.portal_port),
         "PORTAL_JWT_SECRET": settings.portal_jwt_secret,
@@ -131,14 +127,13 @@ RUN_DIRECTORY = PROJECT_ROOT / "var" / "run"
 
 
 def lock_store_endpoint(redis_url: str | None) -> dict[str, object] | None:
-    """endpoints.yml's `lock_store` for REDIS_URL (redis://[:password@]host[:port][/db]): our
-    atomic Redis lock store (bot/lock_store.py; Rasa's own RedisLockStore races between
-    processes). None keeps Rasa's in-memory lock store: one Rasa process, one Sanic worker."""
+    """endpoints.yml's `lock_store` for REDIS_URL (redis://[:password@]host[:port][/db], checked
+    by bot.config): our atomic Redis lock store (bot/lock_store.py; Rasa's own RedisLockStore
+    races between processes). None keeps Rasa's in-memory lock store: one Rasa process, one
+    Sanic worker."""
     if not redis_url:
         return None
     parsed = urlsplit(redis_url)
-    if parsed.scheme not in ("redis", "rediss") or not parsed.hostname:
-        raise SystemExit(f"REDIS_URL must look like redis://host:6379/0, got {redis_url!r}")
     endpoint: dict[str, object] = {
         "type": "bot.lock_store.RedisTicketLockStore",
         "url": parsed.hostname,

@@ -12,7 +12,7 @@ session of the conversations this process served recently is kept in memory, as 
 events the database holds, and used only after one small query shows the database still holds
 exactly those events (another Rasa process, a purge or a deleted conversation changes the count
 or the last id): several replicas stay correct, and a message costs one read instead of the
-whole session. TRACKER_CACHE_SIZE conversations (default 1000; 0 turns the cache off).
+whole session. TRACKER_CACHE_SIZE conversations (0 turns the cache off).
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ import collections
 import dataclasses
 import json
 import logging
-import os
-from pathlib import Path
 from typing import Any
 
 from rasa.core.brokers.broker import EventBroker
@@ -31,38 +29,15 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
-from bot import rasa_speedups
-from bot.config import PROJECT_ROOT
+from bot import patches
+from bot.config import absolute_database_url, load_settings
 from bot.db import transcripts
-from bot.db.session import Database, database_url
+from bot.db.session import Database
 from bot.masking import mask_event
 
 logger = logging.getLogger(__name__)
-rasa_speedups.apply()  # every Rasa process of the assistant loads this module (endpoints.yml)
-DEFAULT_CACHE_SIZE = 1000
-
-
-def absolute_url(url: str) -> str:
-    """The URL with a relative SQLite path made absolute (against the project root)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        path = Path(parsed.database)
-        if not path.is_absolute():
-            return str(parsed.set(database=str(PROJECT_ROOT / path)))
-    return url
-
-
-def cache_size() -> int:
-    """TRACKER_CACHE_SIZE, or the default."""
-    value = os.environ.get("TRACKER_CACHE_SIZE", "").strip()
-    if not value:
-        return DEFAULT_CACHE_SIZE
-    if not value.isdigit():
-        raise ValueError(f"TRACKER_CACHE_SIZE must be a whole number, got {value!r}")
-    return int(value)
 
 
 @dataclasses.dataclass
@@ -111,8 +86,15 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         event_broker: EventBroker | None = None,
         **kwargs: Any,
     ) -> None:
-        """`host` is the database URL from endpoints.yml (Rasa passes `url` as `host`)."""
-        url = absolute_url(host or database_url())
+        """`host` is the database URL from endpoints.yml (Rasa passes `url` as `host`).
+
+        Every Rasa process of the assistant creates this store (endpoints.yml), `rasa shell`
+        too, whose app has none of our channels: so it installs our replacements of Rasa's
+        internals (bot/patches/; once per process) before the first message.
+        """
+        patches.install()
+        settings = load_settings()
+        url = absolute_database_url(host) if host else settings.database_url
         super().__init__(domain=domain, host=url, event_broker=event_broker, **kwargs)
         # Rasa's engine created the events table; from here on one pooled engine serves the
         # events and the review index (Rasa's has no pool for SQLite).
@@ -120,7 +102,7 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         self.db = Database(url)
         self.engine = self.db.engine
         self.sessionmaker = sessionmaker(bind=self.engine)
-        self.sessions = SessionCache(cache_size())
+        self.sessions = SessionCache(settings.tracker_cache_size)
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         """The conversation's latest session, from memory when the database confirms it."""

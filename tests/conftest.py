@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.config import PROJECT_ROOT, load_settings
+from bot import patches
+from bot.config import PROJECT_ROOT, Settings, load_settings, reload_settings
 from bot.model import ensure_trained
 from bot.runner import free_port, start_action_server, stop
 
@@ -76,6 +77,29 @@ class Conversation:
         )
 
 
+class Environment:
+    """Environment variables set for one test, and the process's settings read from them again
+    (bot.config loads them once per process)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.monkeypatch = monkeypatch
+
+    def set(self, **variables: str) -> Settings:
+        """Sets the variables ("" for unset) and reloads the settings; raises ConfigError."""
+        for name, value in variables.items():
+            self.monkeypatch.setenv(name, value)
+        return reload_settings()
+
+
+@pytest.fixture()
+def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Environment]:
+    """Set variables with `environment.set(NAME="value")`; afterwards the environment and the
+    settings are as before."""
+    yield Environment(monkeypatch)
+    monkeypatch.undo()
+    reload_settings()
+
+
 @pytest.fixture(scope="session")
 def demo_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A SQLite database with the demo data, seeded now (named students included)."""
@@ -99,6 +123,7 @@ def start_agent(
     from rasa.utils.endpoints import EndpointConfig
 
     model = ensure_trained()
+    patches.install()  # as in every Rasa process of the assistant
     settings = dataclasses.replace(load_settings(), action_port=free_port())
     action_server = start_action_server(settings, {"DATABASE_URL": database_url, **TEST_WAGE})
     loop = asyncio.new_event_loop()

@@ -33,6 +33,7 @@ from bot.db.migrate import upgrade
 from bot.db.session import Database
 from bot.model import ensure_trained
 from bot.runner import free_port, start_action_server, start_rasa, stop
+from bot.telegram.protocol import bridge_url
 
 # --- the assistant behind it ----------------------------------------------------------------
 
@@ -70,7 +71,7 @@ def rasa_stack(database_url: str) -> Iterator[RasaStack]:
     processes = [start_action_server(settings, environment)]
     try:
         processes.append(start_rasa(ensure_trained(), settings, environment, timeout=600))
-        yield RasaStack(environment, settings.telegram_bridge_url, secret)
+        yield RasaStack(environment, bridge_url(settings.host, settings.rasa_port), secret)
     finally:
         stop(processes)
 

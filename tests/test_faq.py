@@ -20,8 +20,8 @@ from bot.faq import (
     decide,
     ranking_from_parse,
 )
-from bot.nlu.turkish import fold
-from tests.conftest import Conversation, load_yaml
+from bot.text.turkish import fold
+from tests.conftest import Conversation, Environment, load_yaml
 
 # The keys and their order are fixed by the foundation issue; other parts depend on them.
 FAQ_KEYS = [
@@ -335,8 +335,8 @@ def test_a_payload_for_an_unknown_topic_is_not_answered(conversation: Conversati
     assert turn.utter_actions == ["utter_faq_not_understood"]
 
 
-def test_the_program_year_is_read_from_the_environment(monkeypatch) -> None:
-    monkeypatch.setenv("USP_PROGRAM_YEAR", "2031")
+def test_the_program_year_is_read_from_the_environment(environment: Environment) -> None:
+    environment.set(USP_PROGRAM_YEAR="2031")
     (message,) = run_answer_action([("program_period", 0.9)])
     assert message["response"] == "utter_faq/program_period"
     assert message["program_year"] == 2031

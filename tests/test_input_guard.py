@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.config import load_settings
-from bot.nlu.guard import InputProblem, input_problem
+from bot.text.input_problems import InputProblem, input_problem
 from tests.conftest import Conversation
 
 MAX = load_settings().max_message_chars

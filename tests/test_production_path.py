@@ -25,19 +25,18 @@ from rasa.utils.endpoints import EndpointConfig
 from telegram import Update
 
 from bot.benchmarks import fake_telegram
-from bot.channels.telegram import PerChatUpdateProcessor
-from bot.config import load_settings
+from bot.config import ConfigError, load_settings, read_settings
 from bot.db.migrate import upgrade
 from bot.lock_store import RedisTicketLockStore
 from bot.model import ensure_trained
 from bot.runner import (
     free_port,
-    lock_store_endpoint,
     start_action_server,
     start_rasa,
     stop,
     write_endpoints,
 )
+from bot.telegram.application import PerChatUpdateProcessor
 from tests.db_fixtures import _postgres_database
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -81,8 +80,8 @@ def test_redis_url_becomes_rasas_redis_lock_store(tmp_path) -> None:
 
 
 def test_a_malformed_redis_url_stops_the_start() -> None:
-    with pytest.raises(SystemExit, match="REDIS_URL"):
-        lock_store_endpoint("127.0.0.1:6379")
+    with pytest.raises(ConfigError, match="REDIS_URL"):
+        read_settings({"REDIS_URL": "127.0.0.1:6379"})
 
 
 # --- the lock store ------------------------------------------------------------------------------

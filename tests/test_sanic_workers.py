@@ -1,5 +1,7 @@
-"""Several Sanic workers each listen on a socket of their own (bot/sanic_workers.py), so the
-kernel spreads connections over them instead of the first worker to wake taking a burst."""
+"""Several Sanic workers each listen on a socket of their own (bot/patches/sanic.py), so the
+kernel spreads connections over them instead of the first worker to wake taking a burst; the
+listeners our input channels bring (bot/channels/server_start.py) install it before Sanic
+binds, and freeze each worker's start-up heap."""
 
 from __future__ import annotations
 
@@ -15,15 +17,16 @@ from tests.conftest import free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SERVER = """
-import os, sys
-import bot.channels  # what every Rasa process of the assistant imports before serving
-from sanic import Sanic, response
+import gc, os, sys
+from sanic import Blueprint, Sanic, response
+from bot.channels.server_start import with_start_listeners
 
 app = Sanic("workers")
+app.blueprint(with_start_listeners(Blueprint("channel")))  # as each of our input channels does
 
 @app.get("/")
 async def pid(request):
-    return response.text(str(os.getpid()))
+    return response.text(f"{os.getpid()} {gc.get_freeze_count() > 0}")
 
 app.run("127.0.0.1", int(sys.argv[1]), workers=2, access_log=False)
 """
@@ -63,8 +66,10 @@ def test_two_workers_listen_on_two_sockets_and_both_take_connections() -> None:
         assert len(listening_sockets(port)) == 2  # Sanic's own start: one shared socket
 
         with ThreadPoolExecutor(16) as pool:
-            workers = set(pool.map(worker_of_a_new_connection, [f"http://127.0.0.1:{port}/"] * 64))
+            answers = set(pool.map(worker_of_a_new_connection, [f"http://127.0.0.1:{port}/"] * 64))
+        workers = {answer.split()[0] for answer in answers}
         assert len(workers) == 2 and str(server.pid) not in workers
+        assert {answer.split()[1] for answer in answers} == {"True"}  # each heap frozen
     finally:
         subprocess.run(["kill", "--", f"-{server.pid}"], check=False)
         server.wait(timeout=30)

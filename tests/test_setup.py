@@ -19,7 +19,7 @@ import pytest
 from bot.config import PROJECT_ROOT
 from bot.db import linking
 from bot.db.session import Database
-from bot.model import current_model_path, fingerprint
+from bot.model import TRAINING_INPUTS, current_model_path, fingerprint
 from bot.runner import rasa_command
 from tests.conftest import free_port
 
@@ -56,14 +56,18 @@ def test_without_python_310_it_stops_with_a_clear_message(tmp_path: Path) -> Non
     assert "Rasa 3.6 needs Python 3.8–3.10" in result.stderr
 
 
-def test_model_fingerprint_follows_training_inputs_only(tmp_path: Path) -> None:
-    for name in ("config.yml", "domain", "data", "bot/nlu"):
-        source = PROJECT_ROOT / name
-        target = tmp_path / name
+def copy_training_inputs(target_root: Path) -> None:
+    """The project's training inputs, copied under `target_root`."""
+    for name in TRAINING_INPUTS:
+        source, target = PROJECT_ROOT / name, target_root / name
         if source.is_dir():
             shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(source, target)
+
+
+def test_model_fingerprint_follows_training_inputs_only(tmp_path: Path) -> None:
+    copy_training_inputs(tmp_path)
     assert fingerprint(tmp_path) == fingerprint(PROJECT_ROOT)
     (tmp_path / "README.md").write_text("not a training input")
     assert fingerprint(tmp_path) == fingerprint(PROJECT_ROOT)
@@ -71,6 +75,13 @@ def test_model_fingerprint_follows_training_inputs_only(tmp_path: Path) -> None:
         nlu.write("\n")
     assert fingerprint(tmp_path) != fingerprint(PROJECT_ROOT)
     assert current_model_path(tmp_path).name != current_model_path(PROJECT_ROOT).name
+
+
+def test_the_text_rules_the_tokenizer_applies_are_training_inputs(tmp_path: Path) -> None:
+    copy_training_inputs(tmp_path)
+    with (tmp_path / "bot" / "text" / "turkish.py").open("a") as rules:
+        rules.write("\n")
+    assert fingerprint(tmp_path) != fingerprint(PROJECT_ROOT)
 
 
 def post_rest(port: int, sender: str, message: str) -> list[dict]:

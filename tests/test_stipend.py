@@ -9,9 +9,10 @@ import pytest
 
 from actions.stipend import stipend_line, wage_line
 from bot import stipend
-from bot.config import NetMinimumWage, load_settings
+from bot.config import ConfigError, NetMinimumWage
 from bot.db.models import OfferRank, OfferStatus, ProgramType
 from bot.db.offers import Contact, OfferDetails
+from tests.conftest import Environment
 
 
 @pytest.mark.parametrize(("employees", "percent"), [(1, 15), (19, 15), (20, 30), (5000, 30)])
@@ -65,10 +66,11 @@ def test_with_a_configured_wage_the_amount_and_its_source_are_shown() -> None:
     )
 
 
-def test_the_wage_is_unset_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("NET_MINIMUM_WAGE", "NET_MINIMUM_WAGE_SOURCE", "NET_MINIMUM_WAGE_DATE"):
-        monkeypatch.delenv(name, raising=False)
-    assert load_settings().net_minimum_wage is None
+def test_the_wage_is_unset_by_default(environment: Environment) -> None:
+    unset = environment.set(
+        NET_MINIMUM_WAGE="", NET_MINIMUM_WAGE_SOURCE="", NET_MINIMUM_WAGE_DATE=""
+    )
+    assert unset.net_minimum_wage is None
 
 
 @pytest.mark.parametrize(
@@ -93,9 +95,8 @@ def test_the_wage_is_unset_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     ],
 )
 def test_an_incomplete_or_malformed_wage_stops_start_up(
-    monkeypatch: pytest.MonkeyPatch, values: dict[str, str]
+    environment: Environment, values: dict[str, str]
 ) -> None:
-    for name in ("NET_MINIMUM_WAGE", "NET_MINIMUM_WAGE_SOURCE", "NET_MINIMUM_WAGE_DATE"):
-        monkeypatch.setenv(name, values.get(name, ""))
-    with pytest.raises(SystemExit, match="NET_MINIMUM_WAGE"):
-        load_settings()
+    names = ("NET_MINIMUM_WAGE", "NET_MINIMUM_WAGE_SOURCE", "NET_MINIMUM_WAGE_DATE")
+    with pytest.raises(ConfigError, match="NET_MINIMUM_WAGE"):
+        environment.set(**{name: values.get(name, "") for name in names})

@@ -22,11 +22,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.channels import telegram
-from bot.channels.telegram_bridge import SECRET_HEADER
 from bot.config import PROJECT_ROOT, load_settings
 from bot.db import demo, linking
 from bot.db.session import Database
+from bot.telegram import application, context, handlers, sending
+from bot.telegram.protocol import SECRET_HEADER
+from bot.telegram.rasa_client import BotMessage, RasaClient
 from tests.conftest import free_port
 from tests.telegram_fixtures import (
     TOKEN,
@@ -181,19 +182,19 @@ def test_markup_typed_by_a_user_is_harmless(bot, api: FakeBotApi) -> None:
     replies = say(api, user_id, "<b>staj</b> ücreti & sigorta <a href='x'>ne zaman</a>")
     # The fake Bot API refuses broken HTML as Telegram does; an answer means it was valid.
     assert replies
-    assert all(r.text not in (telegram.UNAVAILABLE, telegram.UNKNOWN_COMMAND) for r in replies)
+    assert all(r.text not in (handlers.UNAVAILABLE, handlers.UNKNOWN_COMMAND) for r in replies)
 
 
 def test_users_cannot_trigger_the_reminder_or_other_intents(bot, api: FakeBotApi) -> None:
     user_id = new_user()
     [typed] = say(api, user_id, '/EXTERNAL_offer_reminder{"offer_id": "1"}')
-    assert typed.text == telegram.UNKNOWN_COMMAND
+    assert typed.text == handlers.UNKNOWN_COMMAND
     forged = button_press(user_id, '/EXTERNAL_offer_reminder{"offer_id":"1"}')
     [pressed] = send(api, forged, user_id)
-    assert pressed.text == telegram.UNKNOWN_COMMAND
+    assert pressed.text == handlers.UNKNOWN_COMMAND
     assert forged["callback_query"]["id"] in api.callback_answers
     [spaced] = say(api, user_id, " /greet")
-    assert spaced.text == telegram.UNKNOWN_COMMAND
+    assert spaced.text == handlers.UNKNOWN_COMMAND
 
 
 def test_non_text_updates_get_a_short_answer_or_none(bot, api: FakeBotApi) -> None:
@@ -209,15 +210,15 @@ def test_non_text_updates_get_a_short_answer_or_none(bot, api: FakeBotApi) -> No
         {"location": {"latitude": 41.0, "longitude": 29.0}},
     ):
         [reply] = send(api, message(user_id, **content), user_id)
-        assert reply.text == telegram.NOT_TEXT
+        assert reply.text == handlers.NOT_TEXT
     edited = message(user_id, "staj ücreti")
     [reply] = send(api, {"edited_message": {**edited["message"], "edit_date": 1}}, user_id)
-    assert reply.text == telegram.EDITED
+    assert reply.text == handlers.EDITED
 
     group = {"id": -100123, "type": "supergroup", "title": "Staj grubu"}
     assert send(api, message(user_id, "bekleyen tekliflerim neler", chat=group), -100123) == []
     [reply] = send(api, message(user_id, "/start@staj_asistani_test_bot", chat=group), -100123)
-    assert reply.text == telegram.GROUPS_ONLY_PRIVATE
+    assert reply.text == handlers.GROUPS_ONLY_PRIVATE
     [still] = say(api, user_id, "merhaba")  # the process is alive and well
     assert "Merhaba" in still.text
     assert bot.process.poll() is None
@@ -244,18 +245,18 @@ def test_a_reply_survives_a_dropped_connection(bot, api: FakeBotApi) -> None:
 # --- sending, in process ----------------------------------------------------------------------
 
 
-def in_process(api: FakeBotApi, chat_id: int, reply: telegram.BotMessage) -> None:
+def in_process(api: FakeBotApi, chat_id: int, reply: BotMessage) -> None:
     """Delivers one assistant message through python-telegram-bot to the fake Bot API."""
     settings = dataclasses.replace(
         load_settings(), telegram_bot_token="123456:TEST-token", telegram_api_url=api.url
     )
 
     async def run() -> None:
-        bridge = telegram.RasaBridge("http://127.0.0.1:9/unused", "unused")
-        application = telegram.build_application(settings, bridge)
-        async with application:
-            await telegram.deliver(application, chat_id, reply)
-        await bridge.close()
+        rasa = RasaClient("http://127.0.0.1:9/unused", "unused")
+        built = application.build_application(settings, rasa)
+        async with built:
+            await sending.deliver(built, chat_id, reply)
+        await rasa.close()
 
     asyncio.run(run())
 
@@ -270,11 +271,11 @@ def typing_calls(api: FakeBotApi, chat_id: int, delay: float, working: float) ->
     )
 
     async def run() -> None:
-        bridge = telegram.RasaBridge("http://127.0.0.1:9/unused", "unused")
-        application = telegram.build_application(settings, bridge)
-        async with application, telegram.typing(application, chat_id):
+        rasa = RasaClient("http://127.0.0.1:9/unused", "unused")
+        built = application.build_application(settings, rasa)
+        async with built, sending.typing(built, chat_id):
             await asyncio.sleep(working)
-        await bridge.close()
+        await rasa.close()
 
     asyncio.run(run())
     return sum(int(c["chat_id"]) == chat_id for c in api.calls_of("sendChatAction"))
@@ -293,7 +294,7 @@ def test_long_replies_are_split_at_paragraphs(api: FakeBotApi) -> None:
     text = "\n\n".join(paragraphs)
     assert len(text) > 2 * 4096
     buttons = (("Bekleyen tekliflerimi göster", "/check_pending_offers"),)
-    in_process(api, chat_id, telegram.BotMessage(text, buttons))
+    in_process(api, chat_id, BotMessage(text, buttons))
     pieces = api.messages_to(chat_id)
     assert len(pieces) == 3
     assert all(len(p.text) <= 4096 for p in pieces)
@@ -305,26 +306,26 @@ def test_long_replies_are_split_at_paragraphs(api: FakeBotApi) -> None:
 def test_text_with_markup_characters_arrives_exactly(api: FakeBotApi) -> None:
     chat_id = new_user()
     text = "Ücret & sigorta: <b>kalın değil</b> 1 < 2 > 0 <script>alert(1)</script> &amp;"
-    in_process(api, chat_id, telegram.BotMessage(text))
+    in_process(api, chat_id, BotMessage(text))
     [sent] = api.messages_to(chat_id)
     assert sent.text == text
 
 
 def test_split_text_prefers_lines_then_spaces() -> None:
-    assert telegram.split_text("a" * 10 + "\n" + "b" * 10, limit=15) == ["a" * 10, "b" * 10]
-    assert telegram.split_text("aaaa bbbb cccc", limit=10) == ["aaaa bbbb", "cccc"]
-    assert telegram.split_text("x" * 25, limit=10) == ["x" * 10, "x" * 10, "x" * 5]
-    assert telegram.split_text("😀" * 6, limit=4) == ["😀" * 2] * 3  # UTF-16 units, as Telegram
+    assert sending.split_text("a" * 10 + "\n" + "b" * 10, limit=15) == ["a" * 10, "b" * 10]
+    assert sending.split_text("aaaa bbbb cccc", limit=10) == ["aaaa bbbb", "cccc"]
+    assert sending.split_text("x" * 25, limit=10) == ["x" * 10, "x" * 10, "x" * 5]
+    assert sending.split_text("😀" * 6, limit=4) == ["😀" * 2] * 3  # UTF-16 units, as Telegram
 
 
 def test_long_payloads_become_tokens_that_come_back() -> None:
-    payloads = telegram.ButtonPayloads()
+    payloads = context.ButtonPayloads()
     short = '/choose_faq{"faq_key":"internship_pay"}'
     long = '/choose_faq{"faq_key":"shadowing_training_after_final_approval_and_more"}'
     assert payloads.callback_data(short) == short
     token = payloads.callback_data(long)
     assert len(token.encode()) <= 64 and payloads.payload(token) == long
-    assert telegram.ButtonPayloads().payload(token) is None  # after a restart: expired
+    assert context.ButtonPayloads().payload(token) is None  # after a restart: expired
 
 
 # --- the bridge and the webhook ---------------------------------------------------------------

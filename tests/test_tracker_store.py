@@ -13,12 +13,13 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, 
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import func, select, text
 
+from bot.config import ConfigError
 from bot.db import linking, review
 from bot.db.migrate import upgrade
 from bot.db.models import ReviewConversation, ReviewMessage
 from bot.db.session import Database
 from bot.tracker_store import MaskingSQLTrackerStore
-from tests.conftest import Conversation, start_agent
+from tests.conftest import Conversation, Environment, start_agent
 from tests.db_fixtures import World, _postgres_database
 
 PHONE = "0532 123 45 67"
@@ -232,9 +233,9 @@ def test_a_deleted_conversation_is_not_served_from_memory(database: Database) ->
 
 
 def test_the_cache_keeps_only_the_most_recent_conversations(
-    database: Database, monkeypatch
+    database: Database, environment: Environment
 ) -> None:
-    monkeypatch.setenv("TRACKER_CACHE_SIZE", "2")
+    environment.set(TRACKER_CACHE_SIZE="2")
     store = _store(database)
     try:
         for sender in ("rest:a", "rest:b", "rest:c"):
@@ -244,7 +245,7 @@ def test_the_cache_keeps_only_the_most_recent_conversations(
             True,
             True,
         ]
-        monkeypatch.setenv("TRACKER_CACHE_SIZE", "0")
+        environment.set(TRACKER_CACHE_SIZE="0")
         off = _store(database)
         _talk(off, "rest:d", ["bir", "iki"])
         assert off.sessions.get("rest:d") is None
@@ -252,9 +253,8 @@ def test_the_cache_keeps_only_the_most_recent_conversations(
             asyncio.run(store.retrieve("rest:d")).events
         )
         off.db.dispose()
-        monkeypatch.setenv("TRACKER_CACHE_SIZE", "many")
-        with pytest.raises(ValueError, match="TRACKER_CACHE_SIZE"):
-            _store(database)
+        with pytest.raises(ConfigError, match="TRACKER_CACHE_SIZE"):
+            environment.set(TRACKER_CACHE_SIZE="many")
     finally:
         store.db.dispose()
 

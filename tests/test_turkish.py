@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.turkish import TurkishTokenizer, fold, normalize, turkish_lower
+from bot.nlu.turkish import TurkishTokenizer
+from bot.text.turkish import fold, normalize, turkish_lower
 
 
 @pytest.mark.parametrize(

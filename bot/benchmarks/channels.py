@@ -58,17 +58,15 @@ import aiohttp
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bot import patches
 from bot.benchmarks import fake_telegram
 from bot.benchmarks.report import percentile, write_section
-from bot.channels.telegram import UNAVAILABLE
-from bot.channels.telegram_bridge import SECRET_HEADER
 from bot.config import PROJECT_ROOT, RASA_PROCESS_ENVIRONMENT, Settings, load_settings
 from bot.db import demo, linking
 from bot.db.migrate import upgrade
 from bot.db.session import Database
 from bot.portal import token as portal_token
 from bot.runner import (
-    TF_THREAD_VARIABLES,
     free_port,
     start_action_server,
     start_rasa,
@@ -76,6 +74,9 @@ from bot.runner import (
     stop,
     with_run_secrets,
 )
+from bot.senders import TELEGRAM
+from bot.telegram.handlers import UNAVAILABLE
+from bot.telegram.protocol import SECRET_HEADER, bridge_url
 
 BENCH_DIRECTORY = PROJECT_ROOT / "var" / "bench"
 INIT_BOT_DIRECTORY = BENCH_DIRECTORY / "rasa-init"
@@ -345,7 +346,7 @@ def link_bridge_users(database_url: str, count: int = BRIDGE_USERS) -> list[int]
     for index in range(count):
         user_id = next(FRESH_BRIDGE_USERS)
         code = linking.issue_code(db, FIRST_STUDENT + 200 + index % 700, now)
-        result = linking.redeem_code(db, "telegram", str(user_id), code, now)
+        result = linking.redeem_code(db, TELEGRAM.name, str(user_id), code, now)
         if result.outcome is not linking.LinkOutcome.LINKED:
             raise RuntimeError(f"could not link {user_id}: {result.outcome}")
         users.append(user_id)
@@ -398,14 +399,18 @@ def init_bot_stack(model: Path) -> Iterator[tuple[str, str]]:
     )
     credentials = run_directory / "credentials.yml"
     credentials.write_text("bot.channels.telegram_bridge.TelegramBridgeInput:\n")
-    # served as ours is: one TensorFlow thread, no telemetry (bot/runner.py)
+    # served as ours is: the same TensorFlow threads, no telemetry (bot/runner.py); Rasa's own
+    # code throughout (our bridge channel would install our replacements of it)
+    settings = load_settings()
     environment = {
         **os.environ,
         **RASA_PROCESS_ENVIRONMENT,
+        "STAJ_RASA_PATCHES": "off",
         "PYTHONPATH": str(PROJECT_ROOT),
         "TELEGRAM_BRIDGE_SECRET": secret,
         "SANIC_HOST": host,
-        **{name: "1" for name in TF_THREAD_VARIABLES},
+        "TF_INTER_OP_PARALLELISM_THREADS": str(settings.tf_inter_op_parallelism_threads),
+        "TF_INTRA_OP_PARALLELISM_THREADS": str(settings.tf_intra_op_parallelism_threads),
     }
     processes: list[subprocess.Popen] = []
     try:
@@ -456,7 +461,7 @@ def init_bot_stack(model: Path) -> Iterator[tuple[str, str]]:
 
         _wait_until_up(f"http://{host}:{action_port}/health", processes[0])
         _wait_until_up(f"http://{host}:{rasa_port}/", processes[1], 600)
-        yield f"http://{host}:{rasa_port}/webhooks/telegram_bridge/webhook", secret
+        yield bridge_url(host, rasa_port), secret
     finally:
         stop(processes)
 
@@ -593,7 +598,7 @@ async def open_load(
     async def link(index: int, user_id: int) -> bool:
         code = linking.issue_code(db, FIRST_STUDENT + index, now)
         await telegram_users.ask(user_id, f"/start {code}")
-        return linking.linked_student(db, "telegram", str(user_id)) == FIRST_STUDENT + index
+        return linking.linked_student(db, TELEGRAM.name, str(user_id)) == FIRST_STUDENT + index
 
     linked = sum(await asyncio.gather(*(link(i, u) for i, u in enumerate(telegram_ids))))
     web_users = [WebUser() for _ in range(users)]
@@ -632,7 +637,7 @@ async def open_load(
 
 def bridge_of(settings: Settings) -> tuple[str, str]:
     """Our stack's Telegram bridge URL and its secret."""
-    return settings.telegram_bridge_url, settings.telegram_bridge_secret or ""
+    return bridge_url(settings.host, settings.rasa_port), settings.telegram_bridge_secret or ""
 
 
 async def saturate(
@@ -812,6 +817,7 @@ async def profile(
 
         return wrapper
 
+    patches.install()  # as in every Rasa process of the assistant
     agent = Agent.load(
         str(model), action_endpoint=EndpointConfig(action_url), tracker_store=tracker_store
     )
@@ -825,7 +831,7 @@ async def profile(
     action.RemoteAction.run = timed_async("action server round trip", original_run)
     review.index_events = timed("review index (in save)", original_index)
     try:
-        await agent.handle_text("merhaba", sender_id=f"tg:{user_ids[0]}")  # warm-up
+        await agent.handle_text("merhaba", sender_id=TELEGRAM.sender_id(user_ids[0]))  # warm-up
         for stage in spent:
             spent[stage] = 0.0
         messages = 0
@@ -833,7 +839,7 @@ async def profile(
         for turn in range(turns):
             for user_id in user_ids:
                 await agent.handle_text(
-                    CONVERSATION[turn % len(CONVERSATION)], sender_id=f"tg:{user_id}"
+                    CONVERSATION[turn % len(CONVERSATION)], sender_id=TELEGRAM.sender_id(user_id)
                 )
                 messages += 1
         total = time.perf_counter() - started

@@ -32,13 +32,13 @@ from bot.db import calendar, demo, insurance, linking, offers
 from bot.db.migrate import upgrade
 from bot.db.models import Offer, Student
 from bot.db.session import Database
+from bot.senders import TELEGRAM
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 BENCH_DIRECTORY = PROJECT_ROOT / "var" / "bench"
 FLOOR_P95_MS = 5.0  # on PostgreSQL
-CHANNEL = "telegram"
 FIRST_CHAT_ID = 900_000_000
 
 Query = Callable[[Database, int, dt.datetime], object]
@@ -113,9 +113,9 @@ def link_chats(db: Database, student_ids: list[int], now: dt.datetime) -> dict[i
     chats = {}
     for index, student_id in enumerate(student_ids):
         chat = str(FIRST_CHAT_ID + student_id)
-        if linking.linked_student(db, CHANNEL, chat) != student_id:
+        if linking.linked_student(db, TELEGRAM.name, chat) != student_id:
             code = linking.issue_code(db, student_id, now)
-            linking.redeem_code(db, CHANNEL, chat, code, now)
+            linking.redeem_code(db, TELEGRAM.name, chat, code, now)
         chats[student_id] = chat
         if index and index % 200 == 0:
             print(f"  linked {index} chats", flush=True)
@@ -133,7 +133,7 @@ def measure(
         for name, query in ACTION_QUERIES.items():
             chat = chats[rng.choice(students)]
             started = time.perf_counter()
-            student = linking.linked_student(db, CHANNEL, chat)
+            student = linking.linked_student(db, TELEGRAM.name, chat)
             if student is None:
                 raise RuntimeError(f"chat {chat} lost its link during the benchmark")
             query(db, student, now)

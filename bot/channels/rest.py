@@ -9,10 +9,16 @@ credentials.yml: `bot.channels.rest.LocalRestInput:` (webhook: /webhooks/rest/we
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
+from sanic import Blueprint
 from sanic.request import Request
+
+from bot.channels.server_start import with_start_listeners
+from bot.senders import REST
 
 
 class LocalRestInput(RestInput):
@@ -21,7 +27,11 @@ class LocalRestInput(RestInput):
     @classmethod
     def name(cls) -> str:
         """Keeps the stock URL: /webhooks/rest/webhook."""
-        return "rest"
+        return REST.name
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """Rasa's REST webhook, with our servers' start-up listeners."""
+        return with_start_listeners(super().blueprint(on_new_message))
 
     async def _extract_sender(self, req: Request) -> Any:
-        return f"rest:{req.json.get('sender', 'anonymous')}"
+        return REST.sender_id(req.json.get("sender", "anonymous"))

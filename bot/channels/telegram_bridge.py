@@ -1,22 +1,16 @@
 """The Rasa side of Telegram: an input channel only our own Telegram process can use.
 
-The Telegram process (bot/channels/telegram.py) talks to Telegram; it hands each update's text
-or button payload to this channel, with the numeric Telegram user id from the update. This
-channel builds the sender id `tg:<user id>` itself, runs the message through Rasa and returns
-the bot's messages (text and buttons), like Rasa's REST channel. The reminder scheduler uses
-it to trigger EXTERNAL_offer_reminder for one offer, which users can never do.
+The Telegram process (bot/telegram/) talks to Telegram; it hands each update's text or button
+payload to this channel, with the numeric Telegram user id from the update. This channel builds
+the sender id `tg:<user id>` itself, runs the message through Rasa and returns the bot's
+messages (text and buttons), like Rasa's REST channel. The reminder scheduler uses it to trigger
+EXTERNAL_offer_reminder for one offer, which users can never do.
 
-Every request must carry the shared secret (`X-Bridge-Secret`, compared in constant time) from
+Every request must carry the shared secret (compared in constant time) from
 TELEGRAM_BRIDGE_SECRET; `python -m bot run` makes a random one per run when it is unset. Without
-a secret the channel refuses everything.
+a secret the channel refuses everything. The requests and replies are bot/telegram/protocol.py's.
 
 credentials.yml: `bot.channels.telegram_bridge.TelegramBridgeInput:`
-POST /webhooks/telegram_bridge/webhook
-    {"user_id": 42, "text": "staj ücreti"}            a message the user typed
-    {"user_id": 42, "payload": "/help"}                a button the user pressed
-    {"user_id": 42, "reminder_offer_id": 7}            the scheduler's reminder
--> 200 {"messages": [{"text": "...", "buttons": [{"title": "...", "payload": "..."}]}]}
-   401 wrong or missing secret; 400 malformed request; 422 intent syntax refused; 500 failure
 """
 
 from __future__ import annotations
@@ -31,23 +25,15 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.server_start import with_start_listeners
 from bot.config import load_settings
+from bot.senders import TELEGRAM
+from bot.telegram import protocol
+from bot.telegram.protocol import is_intent_syntax
 
 logger = logging.getLogger(__name__)
-SECRET_HEADER = "X-Bridge-Secret"
 REMINDER_INTENT = "EXTERNAL_offer_reminder"
-INPUT_CHANNEL = "telegram"
 MAX_TELEGRAM_USER_ID = 2**53  # Bot API: user ids fit in 52 bits
-
-
-def sender_id(user_id: int) -> str:
-    """The Rasa sender id of a Telegram user."""
-    return f"tg:{user_id}"
-
-
-def is_intent_syntax(text: str) -> bool:
-    """True when Rasa would read the text as an intent ("/greet") rather than run NLU on it."""
-    return text.strip().startswith("/")
 
 
 def is_external_intent(payload: str) -> bool:
@@ -56,7 +42,7 @@ def is_external_intent(payload: str) -> bool:
 
 
 def _user_id(body: dict[str, Any]) -> int | None:
-    value = body.get("user_id")
+    value = body.get(protocol.USER_ID)
     if isinstance(value, bool) or not isinstance(value, int):
         return None
     return value if 0 < value < MAX_TELEGRAM_USER_ID else None
@@ -65,8 +51,11 @@ def _user_id(body: dict[str, Any]) -> int | None:
 def _reply(messages: list[dict[str, Any]]) -> HTTPResponse:
     return response.json(
         {
-            "messages": [
-                {"text": message.get("text") or "", "buttons": message.get("buttons") or []}
+            protocol.MESSAGES: [
+                {
+                    protocol.TEXT: message.get("text") or "",
+                    protocol.BUTTONS: message.get("buttons") or [],
+                }
                 for message in messages
             ]
         }
@@ -82,7 +71,7 @@ class TelegramBridgeInput(InputChannel):
     @classmethod
     def name(cls) -> str:
         """URL prefix: /webhooks/telegram_bridge."""
-        return "telegram_bridge"
+        return protocol.CHANNEL
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
@@ -90,14 +79,14 @@ class TelegramBridgeInput(InputChannel):
         return cls(load_settings().telegram_bridge_secret)
 
     def _authorized(self, request: Request) -> bool:
-        given = request.headers.get(SECRET_HEADER, "").encode()
+        given = request.headers.get(protocol.SECRET_HEADER, "").encode()
         return self.secret is not None and hmac.compare_digest(given, self.secret.encode())
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The webhook that our Telegram process posts to."""
         bridge = Blueprint("telegram_bridge_webhook", __name__)
 
-        @bridge.route("/webhook", methods=["POST"])
+        @bridge.route(protocol.ROUTE, methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             if not self._authorized(request):
                 return response.json({"error": "unauthorized"}, status=401)
@@ -107,30 +96,36 @@ class TelegramBridgeInput(InputChannel):
                 return response.json({"error": "user_id must be a Telegram user id"}, status=400)
             collector = CollectingOutputChannel()
             try:
-                if "reminder_offer_id" in body:
+                if protocol.REMINDER_OFFER_ID in body:
                     return await self._remind(
-                        request, user_id, body["reminder_offer_id"], collector
+                        request, user_id, body[protocol.REMINDER_OFFER_ID], collector
                     )
-                text, payload = body.get("text"), body.get("payload")
+                text, payload = body.get(protocol.TEXT), body.get(protocol.PAYLOAD)
                 if isinstance(text, str) and payload is None:
                     if is_intent_syntax(text):
-                        return response.json({"error": "intent syntax in text"}, status=422)
+                        return response.json(
+                            {"error": "intent syntax in text"}, status=protocol.REFUSED
+                        )
                     message = text
                 elif isinstance(payload, str) and text is None:
                     if not is_intent_syntax(payload) or is_external_intent(payload):
-                        return response.json({"error": "payload refused"}, status=422)
+                        return response.json({"error": "payload refused"}, status=protocol.REFUSED)
                     message = payload
                 else:
                     return response.json({"error": "give text or payload"}, status=400)
                 await on_new_message(
-                    UserMessage(message, collector, sender_id(user_id), input_channel=INPUT_CHANNEL)
+                    UserMessage(
+                        message, collector, TELEGRAM.sender_id(user_id), input_channel=TELEGRAM.name
+                    )
                 )
             except Exception:  # whatever failed, the Telegram process asks the user to retry
-                logger.exception("telegram bridge: message of %s failed", sender_id(user_id))
+                logger.exception(
+                    "telegram bridge: message of %s failed", TELEGRAM.sender_id(user_id)
+                )
                 return response.json({"error": "failed"}, status=500)
             return _reply(collector.messages)
 
-        return bridge
+        return with_start_listeners(bridge)
 
     async def _remind(
         self, request: Request, user_id: int, offer_id: Any, collector: CollectingOutputChannel
@@ -139,7 +134,7 @@ class TelegramBridgeInput(InputChannel):
         if isinstance(offer_id, bool) or not isinstance(offer_id, int):
             return response.json({"error": "reminder_offer_id must be an integer"}, status=400)
         agent = request.app.ctx.agent
-        conversation = sender_id(user_id)
+        conversation = TELEGRAM.sender_id(user_id)
         async with agent.lock_store.lock(conversation):
             tracker = await agent.processor.fetch_tracker_and_update_session(
                 conversation, collector

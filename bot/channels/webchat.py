@@ -35,8 +35,10 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
+from bot.channels.server_start import with_start_listeners
 from bot.config import load_settings
 from bot.portal import token as portal_token
+from bot.senders import WEB, WEB_ANON
 
 logger = logging.getLogger(__name__)
 
@@ -68,14 +70,14 @@ def open_session(auth: Any, secret: str) -> WebChatSession:
     """The session of a connecting socket; refuses the connection for a bad token."""
     token = auth.get("token") if isinstance(auth, dict) else None
     if not token:
-        return WebChatSession(f"web-anon:{secrets.token_hex(16)}", None)
+        return WebChatSession(WEB_ANON.sender_id(secrets.token_hex(16)), None)
     try:
         claims = portal_token.verify(token, secret)
     except portal_token.InvalidPortalToken as error:
         logger.info("web chat connection refused: %s", error)
         # socket.io sends this message to the client (the builtin exception would not)
         raise SocketRefused(REFUSED_TOKEN) from error
-    return WebChatSession(f"web:{claims['sub']}", claims)
+    return WebChatSession(WEB.sender_id(claims["sub"]), claims)
 
 
 def message_metadata(session: WebChatSession, data: dict[str, Any]) -> dict[str, Any]:
@@ -95,7 +97,7 @@ class WebChatOutput(OutputChannel):
     @classmethod
     def name(cls) -> str:
         """The channel's name in Rasa."""
-        return "webchat"
+        return WEB.name
 
     def __init__(self, sio: AsyncServer) -> None:
         """Uses the channel's socket.io server."""
@@ -130,7 +132,7 @@ class WebChatInput(InputChannel):
     @classmethod
     def name(cls) -> str:
         """URL prefix /webhooks/webchat and Rasa's input_channel name."""
-        return "webchat"
+        return WEB.name
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
@@ -200,4 +202,4 @@ class WebChatInput(InputChannel):
                 )
             )
 
-        return webhook
+        return with_start_listeners(webhook)

@@ -11,6 +11,7 @@ from sqlalchemy import delete, select, update
 
 from bot.db.models import ChatIdentity, LinkAttempts, LinkCode, Student
 from bot.db.session import Database
+from bot.identity import ChannelIdentity
 from bot.link_code import new_code, normalize_code
 
 CODE_LIFETIME = dt.timedelta(minutes=10)
@@ -129,6 +130,16 @@ def linked_student(db: Database, channel: str, external_user_id: str) -> int | N
                 ChatIdentity.channel == channel, ChatIdentity.external_user_id == external_user_id
             )
         ).scalar_one_or_none()
+
+
+def student_of(db: Database, identity: ChannelIdentity | None) -> int | None:
+    """The student a verified identity acts for: the one its channel names, or the one its chat
+    is linked to; None for no identity or an unlinked chat."""
+    if identity is None:
+        return None
+    if identity.channel.names_student:
+        return int(identity.external_user_id)
+    return linked_student(db, identity.channel.name, identity.external_user_id)
 
 
 def unlink(db: Database, channel: str, external_user_id: str) -> bool:

@@ -7,16 +7,17 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from bot.db.session import database_url
+from bot.config import load_settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def alembic_config(url: str | None = None) -> Config:
-    """An Alembic configuration for `url` (default: DATABASE_URL or the SQLite file)."""
+    """An Alembic configuration for `url` (default: DATABASE_URL)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", (url or database_url()).replace("%", "%%"))
+    url = url or load_settings().database_url
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 

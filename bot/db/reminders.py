@@ -15,8 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.db.models import ChatIdentity, Offer, OfferReminder, OfferStatus
 from bot.db.session import Database
-
-TELEGRAM = "telegram"
+from bot.senders import TELEGRAM
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,7 @@ def due_reminders(db: Database, now: dt.datetime, window: dt.timedelta) -> list[
             Offer.status == OfferStatus.PENDING,
             Offer.response_deadline > now,
             Offer.response_deadline <= now + window,
-            ChatIdentity.channel == TELEGRAM,
+            ChatIdentity.channel == TELEGRAM.name,
             OfferReminder.offer_id.is_(None),
         )
         .order_by(
@@ -61,7 +60,7 @@ def claim(db: Database, reminder: DueReminder, now: dt.datetime) -> bool:
             session.add(
                 OfferReminder(
                     offer_id=reminder.offer_id,
-                    channel=TELEGRAM,
+                    channel=TELEGRAM.name,
                     external_user_id=reminder.telegram_user_id,
                     claimed_at=now,
                 )

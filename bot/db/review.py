@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from bot import senders
 from bot.db.models import (
     ChatIdentity,
     ReviewConversation,
@@ -40,29 +41,17 @@ from bot.db.models import (
     StaffUser,
 )
 from bot.db.session import Database
-from bot.identity import Channel, identity_of
+from bot.identity import identity_of
+from bot.text.turkish import normalize
 
 FALLBACK_INTENT = "nlu_fallback"
 FALLBACK_ACTIONS = frozenset({"action_default_fallback"})
 HUMAN_INTENTS = frozenset({"human_handoff", "none_of_these"})
 HUMAN_FAQ_KEYS = frozenset({"other_questions_contact"})
-CHANNELS = ("tg", "web", "web-anon", "rest")
 PAGE_SIZE = 50
 
 # Rasa's own table (rasa.core.tracker_store.SQLTrackerStore.SQLEvent), for purge and delete.
 RASA_EVENTS = table("events", column("sender_id"), column("timestamp"))
-
-
-def channel_of(sender_id: str) -> str:
-    """The channel a sender id comes from: tg, web, web-anon, rest, or other."""
-    prefix = sender_id.partition(":")[0]
-    return prefix if prefix in CHANNELS else "other"
-
-
-def _fold(text: str) -> str:
-    from bot.nlu.turkish import normalize
-
-    return normalize(text)
 
 
 def _timestamp(event: dict[str, Any]) -> dt.datetime:
@@ -139,21 +128,18 @@ _INSERT_MESSAGE = insert(_MESSAGES)
 
 
 def _is_linked(connection: Connection, sender_id: str) -> bool:
+    """Whether the sender acts for a student (bot.db.linking.student_of's rule, in the
+    transaction of `connection`)."""
     identity = identity_of(sender_id)
     if identity is None:
         return False
-    if identity.channel is Channel.WEB:
+    if identity.channel.names_student:
         return True
-    return (
-        connection.execute(
-            _CHAT_LINKED,
-            {
-                "channel": identity.channel.value,
-                "external_user_id": identity.external_user_id,
-            },
-        ).first()
-        is not None
+    found = connection.execute(
+        _CHAT_LINKED,
+        {"channel": identity.channel.name, "external_user_id": identity.external_user_id},
     )
+    return found.first() is not None
 
 
 @dataclasses.dataclass
@@ -239,7 +225,7 @@ def index_events(connection: Connection, sender_id: str, events: Sequence[dict[s
                 _INSERT_CONVERSATION,
                 {
                     "sender_id": sender_id,
-                    "channel": channel_of(sender_id),
+                    "channel": senders.prefix_of(sender_id),
                     "started_at": when,
                     **conversation.values(),
                 },
@@ -268,7 +254,7 @@ def index_events(connection: Connection, sender_id: str, events: Sequence[dict[s
         if kind == "user":
             intent, faq_key, confidence = _understanding(event.get("parse_data") or {})
             message.update(
-                folded_text=_fold(message["text"]),
+                folded_text=normalize(message["text"]),
                 intent=intent,
                 faq_key=faq_key,
                 confidence=confidence,
@@ -357,8 +343,8 @@ def _conditions(filters: Filters, threshold: float) -> list[Any]:
         else:
             topic = ReviewMessage.intent == filters.topic
         conditions.append(exists().where(ReviewMessage.conversation_id == conv.id, topic))
-    if filters.search and _fold(filters.search):
-        pattern = f"%{_escape_like(_fold(filters.search))}%"
+    if filters.search and normalize(filters.search):
+        pattern = f"%{_escape_like(normalize(filters.search))}%"
         conditions.append(
             exists().where(
                 ReviewMessage.conversation_id == conv.id,

@@ -13,14 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
-from bot.config import PROJECT_ROOT
-
-DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "staj.db"
-
-
-def database_url() -> str:
-    """DATABASE_URL, or the embedded SQLite file."""
-    return os.environ.get("DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE_PATH}"
+from bot.config import load_settings
 
 
 def _enable_sqlite_foreign_keys(dbapi_connection, connection_record) -> None:
@@ -34,13 +27,13 @@ def _enable_sqlite_foreign_keys(dbapi_connection, connection_record) -> None:
 
 
 def make_engine(url: str | None = None, *, autocommit: bool = False) -> Engine:
-    """An engine for `url` (default: database_url()); SQLite gets foreign keys and WAL.
+    """An engine for `url` (default: DATABASE_URL); SQLite gets foreign keys and WAL.
 
     A SQLite file gets a pool of open connections, as PostgreSQL does (SQLAlchemy 1.4 opens and
     closes one per session by default, which cost more than the queries). With `autocommit`,
     every statement is its own transaction.
     """
-    url = url or database_url()
+    url = url or load_settings().database_url
     options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")

@@ -2,13 +2,12 @@
 
 Placed last in the NLU pipeline, it overrides whatever was predicted for a message that is
 empty, has no letters or digits (emoji only, control characters), or is longer than a chat
-question. The action `action_handle_invalid_input` explains the problem to the student.
+question (bot/text/input_problems.py). The action `action_handle_invalid_input` explains the
+problem to the student.
 """
 
 from __future__ import annotations
 
-import enum
-import unicodedata
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -19,28 +18,9 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.config import load_settings
+from bot.text.input_problems import input_problem
 
 INVALID_INPUT_INTENT = "invalid_input"
-
-
-class InputProblem(str, enum.Enum):
-    """Why a message cannot be understood as a question."""
-
-    EMPTY = "empty"
-    NO_WORDS = "no_words"
-    TOO_LONG = "too_long"
-
-
-def input_problem(text: str | None, max_chars: int) -> InputProblem | None:
-    """Classifies a raw message; None means it can go to the classifiers' prediction."""
-    visible = "".join(ch for ch in (text or "") if unicodedata.category(ch)[0] != "C").strip()
-    if not visible:
-        return InputProblem.EMPTY
-    if not any(ch.isalnum() for ch in visible):
-        return InputProblem.NO_WORDS
-    if len(visible) > max_chars:
-        return InputProblem.TOO_LONG
-    return None
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)

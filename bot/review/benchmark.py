@@ -28,6 +28,7 @@ import httpx
 import yaml
 from sqlalchemy import create_engine, text
 
+from bot import senders
 from bot.benchmarks.report import BENCHMARKS, percentile, write_section
 from bot.config import PROJECT_ROOT, load_settings
 from bot.db import staff
@@ -36,6 +37,7 @@ from bot.db.models import StaffRole
 from bot.db.session import Database
 from bot.review.nlu_export import NLU_DIR, training_examples
 from bot.runner import free_port
+from bot.text.turkish import normalize
 
 ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 CONVERSATIONS = 100_000
@@ -44,7 +46,7 @@ RUNS = 40
 FLOOR_MS = 200.0
 PASSWORD = "bench-parola-123"
 TAGS = ["ücret", "sigorta", "kapsam dışı", "şikayet", "eğitim verisi"]
-CHANNEL_WEIGHTS = {"tg": 35, "web": 25, "web-anon": 25, "rest": 15}
+CHANNEL_WEIGHTS = {senders.TELEGRAM: 35, senders.WEB: 25, senders.WEB_ANON: 25, senders.REST: 15}
 FALLBACK_TEXTS = [
     "ya bu ne şimdi",
     "anlamadım",
@@ -112,19 +114,16 @@ class Generator:
     now: dt.datetime
 
     def __post_init__(self) -> None:
-        from bot.nlu.turkish import normalize
-
         mix = _intent_mix(self.examples)
         self.intents = [name for name, _ in mix]
         self.weights = [weight for _, weight in mix]
         self.folded: dict[str, str] = {}
-        self.normalize = normalize
         self.answer_texts = list(self.answers.values())
 
     def fold(self, message: str) -> str:
         """Turkish folding, cached (the generator repeats texts)."""
         if message not in self.folded:
-            self.folded[message] = self.normalize(message)
+            self.folded[message] = normalize(message)
         return self.folded[message]
 
     def conversation(self, conversation_id: int, writers: dict[str, Any]) -> int:
@@ -132,13 +131,15 @@ class Generator:
         rng = self.rng
         channel = rng.choices(list(CHANNEL_WEIGHTS), list(CHANNEL_WEIGHTS.values()))[0]
         user = rng.randrange(60_000)
-        sender = {
-            "tg": f"tg:{10_000_000 + user}",
-            "web": f"web:{user}",
-            "web-anon": f"web-anon:{user:08x}",
-            "rest": f"rest:{user:06x}",
-        }[channel]
-        linked = channel == "web" or (channel == "tg" and user % 10 < 7)
+        sender = channel.sender_id(
+            {
+                senders.TELEGRAM: f"{10_000_000 + user}",
+                senders.WEB: f"{user}",
+                senders.WEB_ANON: f"{user:08x}",
+                senders.REST: f"{user:06x}",
+            }[channel]
+        )
+        linked = channel.names_student or (channel is senders.TELEGRAM and user % 10 < 7)
         started = self.now - dt.timedelta(seconds=rng.randrange(180 * 86400))
         turns = min(1 + int(rng.expovariate(1 / 4.4)), 12)
         stamp = started.timestamp()
@@ -192,7 +193,7 @@ class Generator:
                 "timestamp": stamp,
                 "text": message,
                 "parse_data": parse,
-                "input_channel": channel,
+                "input_channel": channel.name,
                 "message_id": uuid.UUID(int=rng.getrandbits(128)).hex,
             }
             bot_event = {
@@ -278,7 +279,7 @@ class Generator:
             [
                 conversation_id,
                 sender,
-                channel,
+                channel.prefix,
                 started.isoformat(),
                 last.isoformat(),
                 turns,
@@ -396,7 +397,10 @@ def scenarios(rng: random.Random, conversations: int, now: dt.date) -> dict[str,
         "list, no filter (pages 1–5)": lambda: ("/conversations", {"page": str(rng.randint(1, 5))}),
         "list, page 40": lambda: ("/conversations", {"page": "40"}),
         "list, 7-day date range": lambda: ("/conversations", week()),
-        "list, channel": lambda: ("/conversations", {"channel": rng.choice(list(CHANNEL_WEIGHTS))}),
+        "list, channel": lambda: (
+            "/conversations",
+            {"channel": rng.choice(list(CHANNEL_WEIGHTS)).prefix},
+        ),
         "list, FAQ topic (any of 33)": lambda: ("/conversations", {"topic": rng.choice(faq_keys)}),
         "list, intent human_handoff": lambda: ("/conversations", {"topic": "human_handoff"}),
         "list, misunderstood": lambda: ("/conversations", {"misunderstood": "1"}),
@@ -407,7 +411,7 @@ def scenarios(rng: random.Random, conversations: int, now: dt.date) -> dict[str,
         "list, text search": lambda: ("/conversations", {"q": rng.choice(SEARCHES)}),
         "list, channel + misunderstood + date range": lambda: (
             "/conversations",
-            {"channel": "tg", "misunderstood": "1", **week()},
+            {"channel": senders.TELEGRAM.prefix, "misunderstood": "1", **week()},
         ),
         "conversation page": lambda: (f"/conversations/{rng.randint(1, conversations)}", {}),
         "misunderstood queue (not floored)": lambda: ("/misunderstood", {}),

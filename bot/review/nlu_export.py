@@ -12,7 +12,7 @@ import yaml
 from bot.config import PROJECT_ROOT
 from bot.db import review
 from bot.db.session import Database
-from bot.nlu.turkish import normalize
+from bot.text.turkish import normalize
 
 NLU_DIR = PROJECT_ROOT / "data" / "nlu"
 DOMAIN_DIR = PROJECT_ROOT / "domain"

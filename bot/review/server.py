@@ -26,6 +26,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 from mako.lookup import TemplateLookup
 
+from bot import senders
 from bot.config import PROJECT_ROOT, Settings
 from bot.db import review, staff
 from bot.db.session import Database
@@ -44,13 +45,6 @@ IP_FAILURE_LIMIT = 20
 IP_FAILURE_WINDOW = 15 * 60.0
 DASHBOARD_DAYS = 30
 PURGE_INTERVAL = 24 * 3600.0
-CHANNEL_LABELS = {
-    "tg": "Telegram",
-    "web": "Portal (doğrulanmış)",
-    "web-anon": "Portal (anonim)",
-    "rest": "REST",
-    "other": "Diğer",
-}
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -95,7 +89,7 @@ def _render(request: web.Request, name: str, status: int = 200, **context: Any) 
         staff=request.get("staff"),
         csrf=request.get("csrf", ""),
         path=request.path,
-        channel_labels=CHANNEL_LABELS,
+        channel_labels=senders.LABELS,
         **context,
     )
     return web.Response(text=body, content_type="text/html", charset="utf-8", status=status)
@@ -271,7 +265,7 @@ def filters_from(query: Any) -> review.Filters:
     return review.Filters(
         date_from=_parse_date(query.get("from", "")),
         date_to=_parse_date(query.get("to", "")),
-        channel=channel if channel in (*review.CHANNELS, "other") else None,
+        channel=channel if channel in senders.LABELS else None,
         topic=query.get("topic", "")[:120] or None,
         misunderstood=query.get("misunderstood") == "1",
         asked_human=query.get("human") == "1",
@@ -444,7 +438,7 @@ async def dashboard_data(request: web.Request) -> web.Response:
     for item in data["top_topics"]:
         item["title"] = titles.get(f"faq/{item['key']}", item["key"])
     for item in data["channels"]:
-        item["label"] = CHANNEL_LABELS.get(item["channel"], item["channel"])
+        item["label"] = senders.LABELS.get(item["channel"], item["channel"])
     return web.json_response(data)
 
 

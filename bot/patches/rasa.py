@@ -1,18 +1,12 @@
 """Work Rasa 3.6 repeats on every message for nothing, done once instead, or done for several
-messages at once (measured in docs/BENCHMARKS.md, "Where the time goes").
+messages at once (measured in docs/BENCHMARKS.md, "Where the time goes"). Installed by
+bot.patches.install(); each replacement does what the code it replaces does, and says which.
 
 - Each action server reply is validated with `jsonschema.validate`, which first validates the
   (constant) response schema itself against the JSON Schema meta-schema: about 15 ms of CPU per
   custom action on this machine, more than the rest of the round trip. Here the schema is
   checked once and its validator reused; every reply is still validated against it, with Rasa's
   own error message.
-- DIET and the ResponseSelector predict through a `tf.function` with a fixed input signature,
-  whose every call matches the inputs against that signature again (about 2 ms of the 4.5 ms a
-  call takes). Here the function's one concrete graph is looked up once and called directly:
-  the same graph, the same weights, the same outputs.
-- DIET and the ResponseSelector each combine a message's features from both featurizers (sparse
-  matrices stacked with scipy), the same work twice. Here a message keeps what was combined for
-  a given list of featurizers, until a featurizer adds features.
 - Rasa parses each message on its own. Here the messages that reach NLU in the same turn of the
   event loop are parsed together, in one run of the NLU graph, whose batched classifiers
   (bot/nlu/batched.py) predict them with one model call each. A message that arrives alone
@@ -22,49 +16,41 @@ messages at once (measured in docs/BENCHMARKS.md, "Where the time goes").
 - Rasa opens a new HTTP session, and so a new connection, for every call to the action server.
   Here each endpoint keeps one session per event loop, whose connections stay open between
   calls (for less time than the action server keeps them, so none is reused as it closes).
-- Once a model is loaded, the heap built so far is left out of garbage collection
-  (bot/heap.py): full collections of it stopped a worker for up to 700 ms.
 - Every message runs the model's graph three times (NLU, then the policies before each action);
   Rasa hands each run to dask's scheduler, which works out the order of the graph's nodes anew
   every time. Here the order is worked out once per graph and target, and the nodes are called
   in it: the same nodes with the same inputs, without the scheduler.
-
-Applied when bot.tracker_store is imported, which every Rasa process of the assistant does
-(endpoints.yml).
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import copy
 import functools
 import weakref
-from pathlib import Path
 from typing import Any
 
 import aiohttp
-import tensorflow as tf
 from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
-from keras.utils import tf_utils
+from rasa.core import processor as rasa_processor
 from rasa.core.actions.action import RemoteAction
-from rasa.core.agent import Agent
 from rasa.core.channels.channel import UserMessage
 from rasa.core.processor import MessageProcessor
 from rasa.engine.constants import PLACEHOLDER_MESSAGE, PLACEHOLDER_TRACKER
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphSchema
 from rasa.engine.runner.dask import DaskGraphRunner
-from rasa.shared.constants import DIAGNOSTIC_DATA, DOCS_BASE_URL
+from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
-from rasa.utils.tensorflow import models
 
-from bot.heap import freeze_startup_heap
+from bot.patches import Replacement
 
 
 @functools.lru_cache(maxsize=1)
@@ -87,36 +73,6 @@ def validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
         f"{DOCS_BASE_URL}/custom-actions"
     )
     raise error
-
-
-_concrete_predict_steps: weakref.WeakKeyDictionary[models.RasaModel, Any] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def rasa_predict(self: models.RasaModel, batch_in: tuple[Any, ...]) -> dict[str, Any]:
-    """RasaModel._rasa_predict, calling the prediction graph's concrete function directly."""
-    if self._run_eagerly:
-        return _rasa_predict(self, batch_in)
-    self._training = False
-    if not self.prepared_for_prediction:
-        self.prepare_for_predict()
-        self.prepared_for_prediction = True
-    concrete = _concrete_predict_steps.get(self)
-    if concrete is None:
-        if self._tf_predict_step is None:
-            self._tf_predict_step = tf.function(
-                self.predict_step, input_signature=self._dynamic_signature(batch_in)
-            )
-        concrete = self._tf_predict_step.get_concrete_function()
-        _concrete_predict_steps[self] = concrete
-    outputs = tf_utils.sync_to_numpy_or_python_type(concrete(batch_in))
-    if DIAGNOSTIC_DATA in outputs:
-        outputs[DIAGNOSTIC_DATA] = self._empty_lists_to_none_in_dict(outputs[DIAGNOSTIC_DATA])
-    return outputs
-
-
-_rasa_predict = models.RasaModel._rasa_predict
 
 
 MAX_PARSE_BATCH = 32
@@ -254,6 +210,12 @@ async def parse_message(
         return await _parse_message(self, message, tracker, only_output_properties)
     parse_data = await batcher.parse(message, only_output_properties)
     self._update_full_retrieval_intent(parse_data)
+    rasa_processor.structlogger.debug(  # the line Rasa's own parse_message writes
+        "processor.message.parse",
+        parse_data_text=copy.deepcopy(parse_data["text"]),
+        parse_data_intent=parse_data["intent"],
+        parse_data_entities=copy.deepcopy(parse_data["entities"]),
+    )
     self._check_for_unseen_features(parse_data)
     return parse_data
 
@@ -359,34 +321,35 @@ def endpoint_session(self: EndpointConfig) -> _LentSession:
     return _LentSession(session)
 
 
-def all_features(self: Message, attribute: str, featurizers: list[str] | None = None) -> list[Any]:
-    """Message.get_all_features, combined once per message, attribute and featurizers."""
-    key = (attribute, tuple(featurizers or ()), len(self.features))
-    combined: dict[tuple, list[Any]] = self.__dict__.setdefault("_combined_features", {})
-    if key not in combined:
-        combined[key] = _get_all_features(self, attribute, featurizers)
-    return list(combined[key])
-
-
-_get_all_features = Message.get_all_features
-
-
-def load_model(self: Agent, model_path: str | Path, fingerprint: str | None = None) -> None:
-    """Agent.load_model, then the start-up heap frozen (bot/heap.py)."""
-    _load_model(self, model_path, fingerprint)
-    freeze_startup_heap()
-
-
-_load_model = Agent.load_model
-
-
-def apply() -> None:
-    """Installs the speed-ups in this process (idempotent)."""
-    RemoteAction._validate_action_result = validate_action_result
-    models.RasaModel._rasa_predict = rasa_predict
-    MessageProcessor.parse_message = parse_message
-    MessageProcessor.log_message = log_message
-    DaskGraphRunner.run = run_graph
-    EndpointConfig.session = endpoint_session
-    Message.get_all_features = all_features
-    Agent.load_model = load_model
+REPLACEMENTS = (
+    Replacement(
+        RemoteAction,
+        "_validate_action_result",
+        validate_action_result,
+        "the response schema checked once, not against the meta-schema on every action call",
+    ),
+    Replacement(
+        MessageProcessor,
+        "parse_message",
+        parse_message,
+        "messages waiting for NLU at the same time parsed in one run of the NLU graph",
+    ),
+    Replacement(
+        MessageProcessor,
+        "log_message",
+        log_message,
+        "tells the parse batcher which messages are on their way to NLU",
+    ),
+    Replacement(
+        DaskGraphRunner,
+        "run",
+        run_graph,
+        "the graph's nodes called in an order worked out once, without dask's scheduler",
+    ),
+    Replacement(
+        EndpointConfig,
+        "session",
+        endpoint_session,
+        "one kept-alive HTTP session per endpoint, not a new connection per action call",
+    ),
+)

@@ -8,10 +8,8 @@ one worker was busy and the other half idle (docs/BENCHMARKS.md, "make bench-cha
 
 Here the main process binds the address with SO_REUSEPORT but does not listen on it, and each
 worker listens on a socket of its own bound to the same address; the kernel spreads new
-connections across the workers' sockets. One worker changes nothing.
-
-Applied when bot.channels is imported: every Rasa process of the assistant loads its channels
-(credentials.yml) before it starts serving.
+connections across the workers' sockets. One worker changes nothing. Installed by
+bot.patches.install() in the main process, before Sanic binds (bot/channels/server_start.py).
 """
 
 from __future__ import annotations
@@ -21,6 +19,8 @@ from ipaddress import ip_address
 from typing import Any
 
 from sanic.server import runners
+
+from bot.patches import Replacement
 
 _sanic_serve = runners.serve
 
@@ -53,7 +53,17 @@ def serve_on_own_socket(**settings: Any) -> Any:
     return _sanic_serve(**settings)
 
 
-def apply() -> None:
-    """Sanic's several-worker start binds as described above (idempotent)."""
-    runners.bind_socket = bind_without_listening
-    runners.serve = serve_on_own_socket
+REPLACEMENTS = (
+    Replacement(
+        runners,
+        "bind_socket",
+        bind_without_listening,
+        "the main process binds the address without listening on it",
+    ),
+    Replacement(
+        runners,
+        "serve",
+        serve_on_own_socket,
+        "each worker listens on a socket of its own (SO_REUSEPORT): the kernel spreads connections",
+    ),
+)
