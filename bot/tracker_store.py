@@ -38,7 +38,7 @@ from bot import rasa_speedups
 from bot.config import PROJECT_ROOT
 from bot.db import transcripts
 from bot.db.session import Database, database_url
-from bot.masking import mask_event
+from bot.masking import stored_event
 
 logger = logging.getLogger(__name__)
 rasa_speedups.apply()  # every Rasa process of the assistant loads this module (endpoints.yml)
@@ -155,7 +155,7 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         new_events = list(tracker.events)[stored:]
         if not new_events:
             return
-        masked = [mask_event(event.as_dict()) for event in new_events]
+        masked = [stored_event(event.as_dict()) for event in new_events]
         starts_session = any(isinstance(event, SessionStarted) for event in new_events)
         first_id = cached.stored.first_id if cached is not None and not starts_session else None
         try:
