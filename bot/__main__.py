@@ -29,6 +29,9 @@ DEFAULT_DEMO_STUDENTS = 3000
 
 def main(argv: list[str] | None = None) -> int:
     """Parses the command line and runs one command."""
+    from bot import log_masking
+
+    log_masking.install()  # no personal data in any process's logs (bot/log_masking.py)
     parser = argparse.ArgumentParser(
         prog="python -m bot",
         description=__doc__,

@@ -106,6 +106,8 @@ class Settings:
     # Production path (docs/BENCHMARKS.md, make bench-channels): Rasa's lock store in Redis,
     # which several Sanic workers (SANIC_WORKERS) or Rasa replicas need to share conversations.
     redis_url: str | None = None
+    # Key of the pseudonyms for REST sender ids and Redis key names (bot/pseudonyms.py).
+    pseudonym_secret: str | None = None
 
     @property
     def action_server_url(self) -> str:
@@ -155,4 +157,5 @@ def load_settings() -> Settings:
         telegram_concurrent_updates=_int("TELEGRAM_CONCURRENT_UPDATES", 64),
         telegram_typing_delay_seconds=_float("TELEGRAM_TYPING_DELAY_SECONDS", 1.0),
         redis_url=_text("REDIS_URL"),
+        pseudonym_secret=_text("PSEUDONYM_SECRET"),
     )

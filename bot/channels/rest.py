@@ -4,6 +4,10 @@ The stock channel takes the sender id from the request body, so anyone who can r
 send as `tg:42`. This one prefixes every sender with `rest:`, outside the verified namespaces
 of bot.identity: REST users get the FAQ, never a student's data.
 
+The client's own part is replaced by its keyed pseudonym (bot/pseudonyms.py): a client may pick
+a phone number or an e-mail address as its id, and that must be neither stored nor used in
+Redis key names. The same client id always gives the same sender id (`rest:<32 hex digits>`).
+
 credentials.yml: `bot.channels.rest.LocalRestInput:` (webhook: /webhooks/rest/webhook)
 """
 
@@ -13,6 +17,13 @@ from typing import Any
 
 from rasa.core.channels.rest import RestInput
 from sanic.request import Request
+
+from bot.pseudonyms import pseudonym
+
+
+def rest_sender_id(client_sender: str) -> str:
+    """The Rasa sender id of a REST client that calls itself `client_sender`."""
+    return f"rest:{pseudonym(client_sender, 'rest-sender')}"
 
 
 class LocalRestInput(RestInput):
@@ -24,4 +35,4 @@ class LocalRestInput(RestInput):
         return "rest"
 
     async def _extract_sender(self, req: Request) -> Any:
-        return f"rest:{req.json.get('sender', 'anonymous')}"
+        return rest_sender_id(str(req.json.get("sender", "anonymous")))

@@ -1,8 +1,8 @@
 """Repository of the staff review: the transcript index, tags, notes, corrections, purge.
 
-The transcript is Rasa's `events` table (written by bot/tracker_store.py, already masked);
-`index_events` mirrors each saved user and bot message into `review_messages`, grouped by
-conversation session in `review_conversations`, so the review app lists and filters
+The transcript is Rasa's `events` table (written by bot/tracker_store.py, already masked and
+valid Unicode); `index_events` mirrors each saved user and bot message into `review_messages`,
+grouped by conversation session in `review_conversations`, so the review app lists and filters
 without parsing event JSON.
 """
 
@@ -41,6 +41,7 @@ from bot.db.models import (
 )
 from bot.db.session import Database
 from bot.identity import Channel, identity_of
+from bot.masking import mask_text
 
 FALLBACK_INTENT = "nlu_fallback"
 FALLBACK_ACTIONS = frozenset({"action_default_fallback"})
@@ -94,6 +95,8 @@ def _understanding(parse_data: dict[str, Any]) -> tuple[str | None, str | None, 
         faq_key = key.removeprefix("faq/") or None
         if response.get("confidence") is not None and confidence is not None:
             confidence = min(confidence, response["confidence"])
+    if not isinstance(faq_key, str):  # a payload may have carried anything
+        faq_key = None
     return intent, faq_key, None if confidence is None else float(confidence)
 
 
@@ -268,7 +271,9 @@ def index_events(connection: Connection, sender_id: str, events: Sequence[dict[s
         if kind == "user":
             intent, faq_key, confidence = _understanding(event.get("parse_data") or {})
             message.update(
-                folded_text=_fold(message["text"]),
+                # masked again after folding: folding turns fullwidth or other digits into
+                # plain ones, and the search column must not hold what the text hides
+                folded_text=mask_text(_fold(message["text"])),
                 intent=intent,
                 faq_key=faq_key,
                 confidence=confidence,
