@@ -21,7 +21,9 @@ loads):
 
 A masked record carries the formatted message (bot.masking.mask_text) and no arguments; its
 traceback is formatted and masked too, and string attributes given with `extra=` (Sanic's access
-log puts the request line there) are masked.
+log puts the request line there) are masked. JSON escapes of non-ASCII characters ("\\uff10",
+as structlog's JSON renderer writes fullwidth digits) are turned back into the characters first,
+so the rules see what the student typed.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ import logging
 import threading
 from typing import Any
 
+import re2
+
 from bot.masking import mask_text
 
 _MASKED = "_personal_data_masked"
@@ -38,6 +42,24 @@ _STANDARD_ATTRIBUTES = frozenset(
     logging.LogRecord("", logging.INFO, "", 0, "", None, None).__dict__
 ) | {"message", "asctime"}
 WITHHELD = "[günlük kaydı gizlendi: maskelenemedi]"
+_JSON_ESCAPE = re2.compile(
+    r"\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|\\u([0-9a-fA-F]{4})"
+)
+
+
+def _unescaped_character(match: Any) -> str:
+    if match.group(3) is None:  # a surrogate pair
+        high, low = int(match.group(1), 16), int(match.group(2), 16)
+        return chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+    code = int(match.group(3), 16)
+    # ASCII (quotes, backslashes, control characters) and lone surrogates stay escaped
+    return chr(code) if code >= 0x80 and not 0xD800 <= code <= 0xDFFF else match.group(0)
+
+
+def unescape_json_unicode(text: str) -> str:
+    """`text` with JSON's `\\uXXXX` escapes of non-ASCII characters written as the characters
+    (a JSON text stays valid JSON); linear time."""
+    return _JSON_ESCAPE.sub(_unescaped_character, text) if "\\u" in text else text
 
 
 def mask_record(record: logging.LogRecord) -> None:
@@ -45,7 +67,7 @@ def mask_record(record: logging.LogRecord) -> None:
     if getattr(record, _MASKED, False):
         return
     try:
-        record.msg = mask_text(str(record.getMessage()))
+        record.msg = mask_text(unescape_json_unicode(str(record.getMessage())))
     except Exception:  # a broken format string, or masking failed: log nothing personal
         record.msg = WITHHELD
     record.args = None

@@ -136,6 +136,7 @@ _IBAN = re2.compile(r"(?i:\btr)[ ]?\d\d(?:[ \-]?\d){22}")
 _JWT = re2.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}")
 _SECRET_RUN = re2.compile(r"[A-Za-z0-9_+/=-]{24,}")
 _SECRET_SEGMENT = re2.compile(r"[A-Za-z0-9]{8,}")
+_PSEUDONYM = re2.compile(r"[0-9a-f]{32}")
 
 # (?i) folds I/i but not İ or ı (Unicode simple case folding): those are spelt out.
 _MONTHS = (
@@ -359,8 +360,12 @@ def _token_spans(shadow_text: str) -> Iterator[Span]:
 
 def _secret_spans(shadow_text: str) -> Iterator[Span]:
     """Runs of 24+ token characters with a segment of 8+ letters and digits mixed: keys,
-    hashes, ids ("sk_live_9aF3…"); not long words or paths ("ulusal-staj-programi/2024")."""
+    hashes, ids ("sk_live_9aF3…"); not long words or paths ("ulusal-staj-programi/2024"), nor
+    the pseudonym of a REST sender id ("rest:" and 32 hex digits, bot/pseudonyms.py), which
+    stands for nothing readable and lets logs be matched with transcripts."""
     for match in _SECRET_RUN.finditer(shadow_text):
+        if _PSEUDONYM.fullmatch(match.group()) and shadow_text.endswith("rest:", 0, match.start()):
+            continue
         for segment in _SECRET_SEGMENT.finditer(match.group()):
             value = segment.group()
             if any(ch.isdigit() for ch in value) and any(ch.isalpha() for ch in value):

@@ -4,6 +4,7 @@ added later, tracebacks, `extra` fields, structlog events and warnings (bot/log_
 from __future__ import annotations
 
 import io
+import json
 import logging
 import warnings
 from collections.abc import Iterator
@@ -119,3 +120,12 @@ def test_a_record_that_cannot_be_formatted_is_withheld(output: io.StringIO) -> N
     logging.getLogger("broken").warning("%d apples %s", "not a number", RAW_PHONE)
     written = output.getvalue()
     assert RAW_PHONE not in written and log_masking.WITHHELD in written
+
+
+def test_json_escaped_characters_are_seen_as_typed(output: io.StringIO) -> None:
+    # Rasa's structlog renders events as JSON, fullwidth digits as \uff10 escapes
+    fullwidth = "０５３２ ４１７ ２８ ９３"
+    logging.getLogger("rasa.core.processor").debug(json.dumps({"text": f"numaram {fullwidth}"}))
+    written = output.getvalue()
+    assert "\\uff10" not in written and fullwidth not in written
+    assert json.loads(written.split(" ", 1)[1].strip()) == {"text": f"numaram {PHONE}"}

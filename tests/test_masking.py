@@ -212,6 +212,12 @@ def test_link_codes_are_masked_in_any_case_and_split(template: str) -> None:
         assert LINK_CODE in masked
 
 
+def test_rest_sender_pseudonyms_are_no_secrets() -> None:
+    sender = "rest:0123456789abcdef0123456789abcdef"
+    assert mask_text(f"conversation '{sender}'") == f"conversation '{sender}'"
+    assert mask_text("token 0123456789abcdef0123456789abcdef") == f"token {TOKEN}"
+
+
 def test_tokens_are_masked_and_long_words_and_paths_are_not() -> None:
     jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiJ9.dBjftJeZ4CVPmB92K27uhbUJU1p1r_wW1gFWFOEjXk"
     secret = "sk_live_9aF3kQ7xLm2Pq8Rt5Vw1Zy4B"

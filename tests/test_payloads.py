@@ -3,6 +3,8 @@ bounded nesting and entity values of an allowed shape."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
@@ -73,3 +75,22 @@ def test_entity_values_are_strings_or_dropped(text: str, values: list[str]) -> N
 def test_ordinary_text_is_untouched() -> None:
     message = parse("staj ücreti ne zaman yatar")
     assert message.get(INTENT) is None and message.get(TEXT) == "staj ücreti ne zaman yatar"
+
+
+@pytest.mark.parametrize("value", [{"konu": "staj_ucreti"}, ["a"], 7, None, "no_such_topic"])
+def test_the_faq_action_answers_not_understood_for_anything_but_a_known_topic(value) -> None:
+    # whatever reaches it (another path into Rasa, data stored before this check)
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.faq import ActionAnswerFaq
+
+    latest = {
+        "intent": {"name": "choose_faq", "confidence": 1.0},
+        "entities": [{"entity": "faq_key", "value": value}],
+        "text": "/choose_faq",
+    }
+    tracker = Tracker("rest:x", {}, latest, [], False, None, {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionAnswerFaq().run(dispatcher, tracker, {}))
+    assert [message["response"] for message in dispatcher.messages] == ["utter_faq_not_understood"]
