@@ -47,8 +47,10 @@ ADVERSARIAL_UNITS = {
     "dates": "12.03.2002 ",
     "birth word": "doğum ",
     "birth word and digit": "doğum 1",
-    "link-code-like words": "ABC2 ",
-    "IBAN-like": "TR1 ",
+    "link-code-like words": "ABC DEF ",
+    "IBAN with wrong check digits": "TR12 3456 7890 1234 5678 9012 34 ",
+    "card-like groups": "4543 3080 2300 2532 ",
+    "long secret-like runs": "sk_live_9aF3kQ7xLm2Pq8Rt5Vw1Zy4B ",
     "payload brackets": "[{",
     "lone surrogates": "\udfff",
 }
