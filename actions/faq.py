@@ -79,7 +79,8 @@ class ActionAnswerFaq(Action):
         """Answers, asks which of two siblings is meant, or suggests candidates."""
         if tracker.latest_message.get("intent", {}).get("name") == "choose_faq":
             key = next(tracker.get_latest_entity_values("faq_key"), None)
-            if key and faq_title(key):
+            # a payload may carry anything where a topic key belongs: only a known key counts
+            if isinstance(key, str) and faq_title(key):
                 utter_faq_answer(dispatcher, key)
             else:
                 dispatcher.utter_message(response="utter_faq_not_understood")

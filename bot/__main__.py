@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_command(argv: list[str] | None) -> int:
     """Parses the command line and runs one command."""
+    from bot import log_masking
+
+    log_masking.install()  # no personal data in any process's logs (bot/log_masking.py)
     parser = argparse.ArgumentParser(
         prog="python -m bot",
         description=__doc__,

@@ -86,6 +86,14 @@ def _switch(raw: str) -> bool:
     return raw.lower() == "on"
 
 
+def _log_level(raw: str) -> str:
+    """A logging level name: DEBUG, INFO, WARNING, ERROR or CRITICAL."""
+    level = raw.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ValueError(f"must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {raw!r}")
+    return level
+
+
 def _http_url(raw: str) -> str:
     """An http(s) URL, without a trailing slash."""
     parts = urlsplit(raw)
@@ -226,6 +234,11 @@ class Settings:
     )
     # our replacements of Rasa's, Sanic's and aiohttp's internals (bot/patches/): off to bisect
     rasa_patches: bool = _setting("STAJ_RASA_PATCHES", _switch, "on")
+    # key of the pseudonyms of REST sender ids and Redis key names (bot/pseudonyms.py); unset:
+    # one made once and kept in var/pseudonym-secret (replicas on several machines must share it)
+    pseudonym_secret: str | None = _setting("PSEUDONYM_SECRET", _text, None)
+    # the action server's log level (Rasa's own is set by its --debug / --quiet options)
+    log_level: str = _setting("LOG_LEVEL", _log_level, "INFO")
 
     @property
     def action_server_url(self) -> str:

@@ -10,8 +10,9 @@ compare-and-set, so each message waits for the ones before it, in the order they
 endpoints.yml (bot/runner.py writes it from REDIS_URL):
     lock_store: {type: bot.lock_store.RedisTicketLockStore, url: host, port: 6379, db: 0,
                  password: ..., use_ssl: false, key_prefix: stajasistani}
-A holder that dies leaves its ticket behind; after LOCK_LIFETIME seconds without progress the
-next waiter skips it, as Rasa's own tickets expire.
+Key names hold a keyed pseudonym of the conversation id (bot/pseudonyms.py), never the id
+itself: sender ids may carry personal data. A holder that dies leaves its ticket behind; after
+LOCK_LIFETIME seconds without progress the next waiter skips it, as Rasa's own tickets expire.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import redis.asyncio as redis
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
+
+from bot.pseudonyms import pseudonym
 
 POLL_SECONDS = 0.01
 # Both keys of a conversation expire together after this much idleness (then it starts over).
@@ -69,7 +72,9 @@ class RedisTicketLockStore(LockStore):
         self._finish = self.red.register_script(FINISH)
 
     def _keys(self, conversation_id: str) -> list[str]:
-        return [f"{self.prefix}{conversation_id}:tickets", f"{self.prefix}{conversation_id}:served"]
+        """The conversation's two keys: `<prefix>:ticket_lock:<pseudonym>:tickets|served`."""
+        name = pseudonym(conversation_id, "redis-key")
+        return [f"{self.prefix}{name}:tickets", f"{self.prefix}{name}:served"]
 
     @asynccontextmanager
     async def lock(

@@ -3,16 +3,19 @@
 Configured in endpoints.yml (`tracker_store: type: bot.tracker_store.MaskingSQLTrackerStore`,
 `url: ${DATABASE_URL}`), so every channel's conversations survive restarts in the same
 database as the offer data. NLU and actions see the raw text within the turn (a link code
-must still link the chat); what is saved, and so what later turns and staff see, is masked.
-Each save also updates the staff review index (bot/db/review.py), in the same transaction.
+must still link the chat); what is saved, and so what later turns and staff see, is masked
+(bot/masking.py: `stored_event`, which also makes every string valid Unicode and bounds the
+nesting of what a client sent, so no content can stop a turn from being stored). Each save also
+updates the staff review index (bot/db/review.py), in the same transaction.
 
-The database work runs in a thread, so the server goes on with other conversations while it
-waits for the database. Every message loads its conversation and saves it again. The latest
-session of the conversations this process served recently is kept in memory, as the masked
-events the database holds, and used only after one small query shows the database still holds
-exactly those events (another Rasa process, a purge or a deleted conversation changes the count
-or the last id): several replicas stay correct, and a message costs one read instead of the
-whole session. TRACKER_CACHE_SIZE conversations (0 turns the cache off).
+The database work, and with it serialising and masking the new events, runs in a thread, so the
+server goes on with other conversations meanwhile. Every message loads its conversation and
+saves it again. The latest session of the conversations this process served recently is kept in
+memory, as the masked events the database holds, and used only after one small query shows the
+database still holds exactly those events (another Rasa process, a purge or a deleted
+conversation changes the count or the last id): several replicas stay correct, and a message
+costs one read instead of the whole session. TRACKER_CACHE_SIZE conversations (0 turns the cache
+off).
 """
 
 from __future__ import annotations
@@ -31,11 +34,11 @@ from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.orm import sessionmaker
 
-from bot import patches
+from bot import log_masking, patches
 from bot.config import absolute_database_url, load_settings
 from bot.db import transcripts
 from bot.db.session import Database
-from bot.masking import mask_event
+from bot.masking import stored_event
 
 logger = logging.getLogger(__name__)
 
@@ -90,9 +93,11 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
 
         Every Rasa process of the assistant creates this store (endpoints.yml), `rasa shell`
         too, whose app has none of our channels: so it installs our replacements of Rasa's
-        internals (bot/patches/; once per process) before the first message.
+        internals (bot/patches/; once per process) and masks its log records
+        (bot/log_masking.py) before the first message.
         """
         patches.install()
+        log_masking.install()
         settings = load_settings()
         url = absolute_database_url(host) if host else settings.database_url
         super().__init__(domain=domain, host=url, event_broker=event_broker, **kwargs)
@@ -137,19 +142,31 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         new_events = list(tracker.events)[stored:]
         if not new_events:
             return
-        masked = [mask_event(event.as_dict()) for event in new_events]
         starts_session = any(isinstance(event, SessionStarted) for event in new_events)
         first_id = cached.stored.first_id if cached is not None and not starts_session else None
         try:
-            now = await asyncio.to_thread(transcripts.append, self.db, sender_id, masked, first_id)
+            now, reloaded = await asyncio.to_thread(
+                self._store, sender_id, new_events, first_id, cached is not None
+            )
         except Exception:
             self.sessions.drop(sender_id)
             raise
         if cached is None or self.sessions.get(sender_id) is not cached:
             return
-        if now is None or now.count != cached.stored.count + len(masked):
+        if now is None or now.count != cached.stored.count + len(reloaded):
             self.sessions.drop(sender_id)  # a new session, or someone else wrote too
             return
-        # as a later load would read them back: JSON's types
-        cached.events.extend(Event.from_parameters(json.loads(json.dumps(data))) for data in masked)
+        cached.events.extend(reloaded)
         cached.stored = now
+
+    def _store(
+        self, sender_id: str, events: list[Event], first_id: int | None, reload: bool
+    ) -> tuple[transcripts.StoredSession | None, list[Event]]:
+        """In the database thread: serialises and masks the events, stores them with their
+        review index, and (with `reload`) returns them as a later load would read them back
+        (masked, JSON's types) for the cache."""
+        masked = [stored_event(event.as_dict()) for event in events]
+        now = transcripts.append(self.db, sender_id, masked, first_id)
+        if not reload:
+            return now, []
+        return now, [Event.from_parameters(json.loads(json.dumps(data))) for data in masked]

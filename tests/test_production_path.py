@@ -25,6 +25,7 @@ from rasa.utils.endpoints import EndpointConfig
 from telegram import Update
 
 from bot.benchmarks import fake_telegram
+from bot.channels.rest import rest_sender_id
 from bot.config import ConfigError, load_settings, read_settings
 from bot.db.migrate import upgrade
 from bot.lock_store import RedisTicketLockStore
@@ -235,7 +236,7 @@ def two_rasa_processes(postgres_url: str) -> Iterator[tuple[list[str], str]]:
 
 
 def ask(client: httpx.Client, rasa_url: str, sender: str, text: str) -> list[dict[str, Any]]:
-    """A message through the REST channel (which makes the sender id `rest:<sender>`)."""
+    """A message through the REST channel (which makes the sender id `rest:<pseudonym>`)."""
     reply = client.post(
         f"{rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": text}
     )
@@ -247,7 +248,7 @@ def transcript(
     client: httpx.Client, rasa_url: str, token: str, sender: str
 ) -> list[dict[str, Any]]:
     reply = client.get(
-        f"{rasa_url}/conversations/rest:{sender}/tracker",
+        f"{rasa_url}/conversations/{rest_sender_id(sender)}/tracker",
         params={"token": token, "include_events": "ALL"},
     )
     assert reply.status_code == 200

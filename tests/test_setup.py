@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.channels.rest import rest_sender_id
 from bot.config import PROJECT_ROOT
 from bot.db import linking
 from bot.db.session import Database
@@ -143,7 +144,7 @@ def test_run_serves_rest_on_loopback_and_a_stop_signal_stops_everything(
         now = dt.datetime.now(dt.timezone.utc)
         linking.redeem_code(db, "telegram", "555", linking.issue_code(db, 1, now), now)
         forged_replies = post_rest(rasa_port, "tg:555", "bekleyen tekliflerim neler")
-        assert forged_replies[0]["recipient_id"] == "rest:tg:555"
+        assert forged_replies[0]["recipient_id"] == rest_sender_id("tg:555")
         assert "doğrulayabildiğim" in forged_replies[0]["text"]
         db.dispose()
         status_url = f"http://127.0.0.1:{rasa_port}/status"

@@ -3,7 +3,8 @@
 Rasa puts one piece of our code on its Sanic app before it starts serving: the blueprints of the
 input channels in credentials.yml (rasa.core.channels.channel.register, before `app.run`).
 Listeners on a blueprint are Sanic's supported start-up hooks, so each of our channels adds:
-- `main_process_start`: bot.patches.install(), in the process that then binds the port and, for
+- `main_process_start`: bot.patches.install() and the masking of log records
+  (bot/log_masking.py), in the process that then binds the port and, for
   several workers, forks them (they inherit the replacements). It runs before Sanic binds, as
   the Sanic replacement needs, and before any model is loaded.
 - `after_server_start`: the start-up heap left out of garbage collection (bot/heap.py), in each
@@ -18,12 +19,13 @@ import functools
 
 from sanic import Blueprint, Sanic
 
-from bot import patches
+from bot import log_masking, patches
 from bot.heap import freeze_startup_heap
 
 
 def _install_patches(app: Sanic, loop: asyncio.AbstractEventLoop) -> None:
     patches.install()
+    log_masking.install()
 
 
 @functools.cache

@@ -1,8 +1,8 @@
 """Repository of the staff review: the transcript index, tags, notes, corrections, purge.
 
-The transcript is Rasa's `events` table (written by bot/tracker_store.py, already masked);
-`index_events` mirrors each saved user and bot message into `review_messages`, grouped by
-conversation session in `review_conversations`, so the review app lists and filters
+The transcript is Rasa's `events` table (written by bot/tracker_store.py, already masked and
+valid Unicode); `index_events` mirrors each saved user and bot message into `review_messages`,
+grouped by conversation session in `review_conversations`, so the review app lists and filters
 without parsing event JSON.
 """
 
@@ -42,6 +42,7 @@ from bot.db.models import (
 )
 from bot.db.session import Database
 from bot.identity import identity_of
+from bot.masking import mask_text
 from bot.text.turkish import normalize
 
 FALLBACK_INTENT = "nlu_fallback"
@@ -83,6 +84,8 @@ def _understanding(parse_data: dict[str, Any]) -> tuple[str | None, str | None, 
         faq_key = key.removeprefix("faq/") or None
         if response.get("confidence") is not None and confidence is not None:
             confidence = min(confidence, response["confidence"])
+    if not isinstance(faq_key, str):  # a payload may have carried anything
+        faq_key = None
     return intent, faq_key, None if confidence is None else float(confidence)
 
 
@@ -254,7 +257,9 @@ def index_events(connection: Connection, sender_id: str, events: Sequence[dict[s
         if kind == "user":
             intent, faq_key, confidence = _understanding(event.get("parse_data") or {})
             message.update(
-                folded_text=normalize(message["text"]),
+                # masked again after folding: folding turns fullwidth or other digits into
+                # plain ones, and the search column must not hold what the text hides
+                folded_text=mask_text(normalize(message["text"])),
                 intent=intent,
                 faq_key=faq_key,
                 confidence=confidence,

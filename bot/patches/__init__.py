@@ -1,7 +1,8 @@
 """Our replacements of Rasa's, Sanic's and aiohttp's internals, fenced in one place.
 
 Each replacement does what the library's own code does, cheaper or for several messages at
-once (bot/patches/rasa.py), or spreads connections over Sanic's workers (bot/patches/sanic.py);
+once (bot/patches/rasa.py), spreads connections over Sanic's workers (bot/patches/sanic.py), or
+checks button payloads where Rasa parses them (bot/patches/payloads.py);
 why, and what it saved, is written beside each. They are assignments onto the libraries'
 classes and modules, so:
 - nothing is replaced on import: `install()` does it, once per process;
@@ -65,9 +66,9 @@ class Replacement:
 
 def replacements() -> tuple[Replacement, ...]:
     """Every replacement, in the order install() makes them (imports Rasa and Sanic)."""
-    from bot.patches import rasa, sanic
+    from bot.patches import payloads, rasa, sanic
 
-    return (*rasa.REPLACEMENTS, *sanic.REPLACEMENTS)
+    return (*rasa.REPLACEMENTS, *sanic.REPLACEMENTS, *payloads.REPLACEMENTS)
 
 
 def installed_versions() -> dict[str, str | None]:
