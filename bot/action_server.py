@@ -13,7 +13,6 @@ rasa-sdk logs requests, with what the student wrote, when an action fails and at
 from __future__ import annotations
 
 import argparse
-import os
 
 from rasa_sdk import utils
 from rasa_sdk.endpoint import create_app

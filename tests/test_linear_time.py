@@ -17,9 +17,9 @@ import pytest
 from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
 
 from bot import link_code
-from bot.patches import payloads
 from bot.masking import mask_text, stored_event
-from bot.nlu.turkish import normalize
+from bot.patches import payloads
+from bot.text.turkish import normalize
 
 SMALL, MIDDLE, LARGE = 1_000, 32_000, 1_000_000
 # Linear code stays within a small factor (caches, allocation); quadratic code is near 1,000.

@@ -22,8 +22,8 @@ from sanic import Blueprint
 from sanic.request import Request
 
 from bot.channels.server_start import with_start_listeners
-from bot.senders import REST
 from bot.pseudonyms import pseudonym
+from bot.senders import REST
 
 
 def rest_sender_id(client_sender: str) -> str:
